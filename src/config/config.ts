@@ -1,0 +1,215 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "./config-error.ts";
+import { Reader } from "./reader.ts";
+
+/** JWT verification settings. */
+export interface JwtConfig {
+  /** HS256 shared secret. */
+  secret?: string;
+  /** PEM public key (RS256/ES256/EdDSA), inline or read from a file path. */
+  publicKeyPem?: string;
+  /** The auth service's JWKS endpoint, cached and refreshed. */
+  jwksUrl?: string;
+  /** Accepted algorithms; anything else (and `none`) is refused. */
+  algorithms: string[];
+  issuer?: string;
+  audience?: string;
+  /** Allowed clock skew in seconds for exp/nbf. */
+  clockToleranceSec: number;
+}
+
+/** Who may connect and how. */
+export interface AuthConfig {
+  jwt: JwtConfig;
+  /** JSON file of hashed API keys: [{ "sha256": hex, "userId", "roles"?, "pairs"? }]. */
+  apiKeysFile?: string;
+  /** Lets clients without credentials connect, public streams only. */
+  allowAnonymous: boolean;
+}
+
+/** Which stream names exist; `*` matches one segment of [a-z0-9_-]. */
+export interface StreamsConfig {
+  public: string[];
+  /** Per-user streams; the `*` segment must equal the connection's userId. */
+  private: string[];
+  /** When set, public streams must name one of these pairs. */
+  pairs?: string[];
+}
+
+/** Per-connection and per-IP limits. */
+export interface LimitsConfig {
+  maxStreamsPerConnection: number;
+  maxFrameBytes: number;
+  /** Inbound client messages per second (token bucket rate) and burst. */
+  messagesPerSecond: number;
+  messageBurst: number;
+  /** Rate-limit errors tolerated within 10 s before the connection is closed 1008. */
+  maxRateViolations: number;
+  connectionsPerIpPerMinute: number;
+  /** Per-client send buffer; over it the client is closed 4008. */
+  sendBufferBytes: number;
+  /** Seconds without any inbound traffic (pongs count) before a client is closed. */
+  idleTimeoutSec: number;
+  /** How long SIGTERM waits for clients to go before exiting. */
+  shutdownGraceMs: number;
+}
+
+/** The built-in market simulator that feeds the embedded source. */
+export interface SimulatorConfig {
+  enabled: boolean;
+  pairs: string[];
+  users: string[];
+  /** Events per second across all streams. */
+  eventsPerSecond: number;
+}
+
+/** Where and how much each stream's ring log keeps. */
+export interface LogConfig {
+  /** Directory of the memory-mapped logs; empty string keeps logs in memory only. */
+  dir: string;
+  segmentBytes: number;
+  segments: number;
+  maxEvents: number;
+}
+
+/** Everything the gateway needs, validated at start. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  reusePort: boolean;
+  /** Bearer token for /publish and /admin; generated and printed when unset in dev. */
+  adminToken: string;
+  adminTokenGenerated: boolean;
+  auth: AuthConfig;
+  jwtSecretGenerated: boolean;
+  streams: StreamsConfig;
+  limits: LimitsConfig;
+  simulator: SimulatorConfig;
+  log: LogConfig;
+  /** Source bindings, validated by the sources layer (opaque here). */
+  sources: unknown[];
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+const DEFAULT_PAIRS = ["btc_usdt", "eth_usdt", "sol_usdt", "bnb_usdt"];
+const DEFAULT_USERS = ["user1", "user2", "user3"];
+
+/**
+ * Builds the configuration from an optional JSON file (`CONFIG_FILE`) overlaid by environment
+ * variables, and throws one ConfigError listing every problem, so a bad deploy fails at start.
+ */
+export function loadConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  let file: Record<string, unknown> = {};
+  if (env.CONFIG_FILE) {
+    try {
+      file = JSON.parse(readFileSync(env.CONFIG_FILE, "utf8"));
+    } catch (err) {
+      throw new ConfigError([`CONFIG_FILE ${env.CONFIG_FILE}: ${(err as Error).message}`]);
+    }
+  }
+  const r = new Reader(env, file);
+
+  const jwtSecretEnv = r.str("JWT_SECRET", "auth.jwt.secret");
+  const publicKey = r.str("JWT_PUBLIC_KEY", "auth.jwt.publicKeyPem");
+  const jwksUrl = r.str("JWKS_URL", "auth.jwt.jwksUrl");
+  const apiKeysFile = r.str("API_KEYS_FILE", "auth.apiKeysFile");
+  // A dev quick start needs no secrets; a production deploy sets them (the log warns otherwise).
+  const jwtSecretGenerated = !jwtSecretEnv && !publicKey && !jwksUrl;
+  const jwtSecret = jwtSecretEnv ?? (jwtSecretGenerated ? randomSecret() : undefined);
+  const defaultAlgs = [jwtSecret ? "HS256" : undefined, publicKey || jwksUrl ? "RS256,ES256,EdDSA" : undefined]
+    .filter(Boolean)
+    .join(",");
+  const algorithms = r.list("JWT_ALGORITHMS", "auth.jwt.algorithms", defaultAlgs.split(","));
+  for (const alg of algorithms) {
+    if (!/^(HS|RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)) r.problem(`JWT_ALGORITHMS: unsupported algorithm "${alg}"`);
+  }
+  const adminTokenEnv = r.str("ADMIN_TOKEN", "adminToken");
+
+  const cfg: GatewayConfig = {
+    host: r.str("HOST", "host") ?? "0.0.0.0",
+    port: r.int("PORT", "port", 8080, 0, 65535),
+    reusePort: r.bool("REUSE_PORT", "reusePort", false),
+    adminToken: adminTokenEnv ?? randomSecret(),
+    adminTokenGenerated: !adminTokenEnv,
+    auth: {
+      jwt: {
+        secret: jwtSecret,
+        publicKeyPem: publicKey ? readMaybeFile(publicKey, r) : undefined,
+        jwksUrl,
+        algorithms,
+        issuer: r.str("JWT_ISSUER", "auth.jwt.issuer"),
+        audience: r.str("JWT_AUDIENCE", "auth.jwt.audience"),
+        clockToleranceSec: r.int("JWT_CLOCK_TOLERANCE_SEC", "auth.jwt.clockToleranceSec", 5, 0, 300),
+      },
+      apiKeysFile,
+      allowAnonymous: r.bool("ALLOW_ANONYMOUS", "auth.allowAnonymous", false),
+    },
+    jwtSecretGenerated,
+    streams: {
+      public: r.list("PUBLIC_STREAMS", "streams.public", ["trades.*", "depth.*", "ticker.*"]),
+      private: r.list("PRIVATE_STREAMS", "streams.private", ["orders.*"]),
+      pairs: r.optList("PAIRS", "streams.pairs"),
+    },
+    limits: {
+      maxStreamsPerConnection: r.int("MAX_STREAMS_PER_CONNECTION", "limits.maxStreamsPerConnection", 1024, 1, 1_000_000),
+      maxFrameBytes: r.int("MAX_FRAME_BYTES", "limits.maxFrameBytes", 64 * 1024, 128, 16 * 1024 * 1024),
+      messagesPerSecond: r.num("CLIENT_MESSAGES_PER_SEC", "limits.messagesPerSecond", 20, 0.1, 1e6),
+      messageBurst: r.int("CLIENT_MESSAGE_BURST", "limits.messageBurst", 50, 1, 1e6),
+      maxRateViolations: r.int("MAX_RATE_VIOLATIONS", "limits.maxRateViolations", 20, 1, 1e6),
+      connectionsPerIpPerMinute: r.int("CONNECTIONS_PER_IP_PER_MIN", "limits.connectionsPerIpPerMinute", 600, 1, 1e9),
+      sendBufferBytes: r.int("SEND_BUFFER_BYTES", "limits.sendBufferBytes", 1024 * 1024, 16 * 1024, 1024 ** 3),
+      idleTimeoutSec: r.int("IDLE_TIMEOUT_SEC", "limits.idleTimeoutSec", 60, 5, 960),
+      shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", "limits.shutdownGraceMs", 5000, 0, 600_000),
+    },
+    simulator: {
+      enabled: r.bool("SIMULATOR", "simulator.enabled", true),
+      pairs: r.list("SIMULATOR_PAIRS", "simulator.pairs", DEFAULT_PAIRS),
+      users: r.list("SIMULATOR_USERS", "simulator.users", DEFAULT_USERS),
+      eventsPerSecond: r.num("SIMULATOR_EVENTS_PER_SEC", "simulator.eventsPerSecond", 200, 0, 1e7),
+    },
+    log: {
+      dir: r.str("LOG_DIR", "log.dir") ?? "./data/log",
+      segmentBytes: r.int("LOG_SEGMENT_BYTES", "log.segmentBytes", 1024 * 1024, 4096, 1024 ** 3),
+      segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
+      maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),
+    },
+    sources: Array.isArray(file.sources) ? (file.sources as unknown[]) : [],
+    logLevel: r.oneOf("LOG_LEVEL", "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
+  };
+  if (cfg.limits.messageBurst < cfg.limits.messagesPerSecond) {
+    // A burst below the rate would refuse traffic the rate allows.
+    cfg.limits.messageBurst = Math.ceil(cfg.limits.messagesPerSecond);
+  }
+  if (!jwtSecret && !cfg.auth.jwt.publicKeyPem && !jwksUrl && !apiKeysFile && !cfg.auth.allowAnonymous) {
+    r.problem("no way to authenticate: set JWT_SECRET, JWT_PUBLIC_KEY, JWKS_URL, API_KEYS_FILE or ALLOW_ANONYMOUS=1");
+  }
+  for (const p of [...cfg.streams.public, ...cfg.streams.private]) {
+    if (!/^[a-z0-9_-]+(\.([a-z0-9_-]+|\*))*$/i.test(p)) r.problem(`stream pattern "${p}" is not of the form kind.* or kind.name`);
+  }
+  if (r.problems.length) throw new ConfigError(r.problems);
+  return cfg;
+}
+
+/** The configuration with every secret replaced, safe for logs and the admin API. */
+export function redactConfig(cfg: GatewayConfig): unknown {
+  const hide = (v: string | undefined) => (v ? "[redacted]" : undefined);
+  return {
+    ...cfg,
+    adminToken: "[redacted]",
+    auth: { ...cfg.auth, jwt: { ...cfg.auth.jwt, secret: hide(cfg.auth.jwt.secret) } },
+  };
+}
+
+function randomSecret(): string {
+  return Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
+}
+
+function readMaybeFile(value: string, r: Reader): string | undefined {
+  if (value.includes("-----BEGIN")) return value;
+  try {
+    return readFileSync(value, "utf8");
+  } catch (err) {
+    r.problem(`JWT_PUBLIC_KEY: not a PEM and not a readable file (${(err as Error).message})`);
+    return undefined;
+  }
+}

@@ -1,0 +1,29 @@
+import type { AuthConfig } from "../../config/config.ts";
+import { ApiKeyStore } from "./api-key-store.ts";
+import type { Credentials } from "./credentials.ts";
+import { AuthError, type Identity } from "./identity.ts";
+import { JwtVerifier } from "./jwt-verifier.ts";
+
+/** Turns upgrade credentials into an Identity, or refuses with an AuthError. */
+export class Authenticator {
+  private readonly jwt: JwtVerifier;
+  private readonly apiKeys?: ApiKeyStore;
+
+  constructor(private readonly cfg: AuthConfig, apiKeys?: ApiKeyStore) {
+    this.jwt = new JwtVerifier(cfg.jwt);
+    this.apiKeys = apiKeys ?? (cfg.apiKeysFile ? ApiKeyStore.fromFile(cfg.apiKeysFile) : undefined);
+  }
+
+  async authenticate(c: Credentials): Promise<Identity> {
+    if (c.token) {
+      if (!this.jwt.enabled) throw new AuthError("invalid_token", "tokens are not accepted here");
+      return this.jwt.verify(c.token);
+    }
+    if (c.apiKey) {
+      if (!this.apiKeys) throw new AuthError("invalid_api_key", "api keys are not accepted here");
+      return this.apiKeys.verify(c.apiKey);
+    }
+    if (this.cfg.allowAnonymous) return { roles: [], via: "anonymous" };
+    throw new AuthError("missing_credentials", "no token or api key");
+  }
+}

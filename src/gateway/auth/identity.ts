@@ -1,0 +1,23 @@
+/** Who a connection is, as established at the upgrade. */
+export interface Identity {
+  /** Present for JWT and API-key clients; absent for anonymous ones. */
+  userId?: string;
+  roles: string[];
+  /** Public pairs this client may see; undefined means all public pairs. */
+  pairs?: string[];
+  via: "jwt" | "api_key" | "anonymous";
+  /** Credential expiry, ms since epoch, when known. */
+  expiresAt?: number;
+}
+
+/** Authentication refused, with a short reason the client sees (never the credential). */
+export class AuthError extends Error {
+  constructor(
+    /** Bounded label for metrics and logs. */
+    readonly code: "missing_credentials" | "invalid_token" | "expired_token" | "invalid_api_key" | "auth_unavailable",
+    message: string,
+  ) {
+    super(message);
+    this.name = "AuthError";
+  }
+}

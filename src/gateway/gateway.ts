@@ -1,0 +1,247 @@
+import type { Server, ServerWebSocket } from "bun";
+import { encodeControlFb } from "../codec/flatbuffers-codec.ts";
+import { encodeControlJson } from "../codec/json-codec.ts";
+import type { GatewayConfig } from "../config/config.ts";
+import type { LogStore } from "../log/log-store.ts";
+import { openLogStore } from "../log/open-log-store.ts";
+import { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import { EmbeddedSource } from "../sources/embedded/embedded-source.ts";
+import { MarketSimulator } from "../sources/embedded/market-simulator.ts";
+import type { MessageRouter } from "../sources/routing/message-router.ts";
+import { SeedFormatRouter } from "../sources/routing/seed-format-router.ts";
+import type { Source } from "../sources/source.ts";
+import { Logger } from "../util/logger.ts";
+import { Authenticator } from "./auth/authenticator.ts";
+import { BunConnection } from "./bun-connection.ts";
+import { CLOSE, closeLabel } from "./close-codes.ts";
+import { EventPipeline } from "./event-pipeline.ts";
+import { Fanout } from "./fanout.ts";
+import { httpError, json } from "./http.ts";
+import { IpRateLimiter } from "./ip-rate-limiter.ts";
+import { handlePublish } from "./publish-http.ts";
+import { ResumeService } from "./resume-service.ts";
+import { Session, type SessionContext } from "./session.ts";
+import { SessionRegistry } from "./session-registry.ts";
+import { SlowClientPolicy } from "./slow-client-policy.ts";
+import { StreamHttp } from "./stream-http.ts";
+import { StreamPolicy } from "./stream-policy.ts";
+import { SubscriptionIndex } from "./subscription-index.ts";
+import { UpgradeHandler, type UpgradeData } from "./upgrade.ts";
+
+/** Extra HTTP routes mounted by other layers (admin), tried before the 404. */
+export type RouteHandler = (req: Request, url: URL) => Promise<Response | undefined> | Response | undefined;
+
+/** Optional parts a caller (main, tests, benches) may supply instead of the defaults. */
+export interface GatewayDeps {
+  log?: Logger;
+  metrics?: GatewayMetrics;
+  logs?: LogStore;
+  router?: MessageRouter;
+  /** External sources, started after the server listens. */
+  sources?: Source[];
+}
+
+/** How often the slow-client sweep runs while frames are being published. */
+const SWEEP_INTERVAL_MS = 100;
+
+/**
+ * The whole gateway: a Bun.serve WebSocket server, its sessions, the event pipeline and the
+ * sources feeding it. `start()` listens; `shutdown()` drains with 1012 and stops.
+ */
+export class Gateway {
+  readonly log: Logger;
+  readonly metrics: GatewayMetrics;
+  readonly logs: LogStore;
+  readonly sessions = new SessionRegistry();
+  readonly index = new SubscriptionIndex();
+  readonly embedded = new EmbeddedSource();
+  readonly sources: Source[];
+  readonly pipeline: EventPipeline;
+  readonly policy: StreamPolicy;
+  readonly routes: RouteHandler[] = [];
+  private readonly slow: SlowClientPolicy;
+  private readonly fanout: Fanout;
+  private readonly upgrade: UpgradeHandler;
+  private readonly streamHttp: StreamHttp;
+  private readonly ctx: SessionContext;
+  private readonly simulator?: MarketSimulator;
+  private server?: Server<UpgradeData>;
+  private timers: ReturnType<typeof setInterval>[] = [];
+  private draining = false;
+
+  constructor(
+    readonly cfg: GatewayConfig,
+    deps: GatewayDeps = {},
+  ) {
+    this.log = deps.log ?? new Logger(cfg.logLevel);
+    this.metrics = deps.metrics ?? new GatewayMetrics();
+    this.logs =
+      deps.logs ??
+      openLogStore(
+        cfg.log.dir === ""
+          ? { kind: "memory", maxEvents: cfg.log.maxEvents }
+          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes },
+      );
+    this.policy = new StreamPolicy(cfg.streams);
+    const auth = new Authenticator(cfg.auth);
+    this.slow = new SlowClientPolicy(cfg.limits.sendBufferBytes, this.metrics, this.log);
+    this.upgrade = new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), this.metrics, this.log);
+    this.streamHttp = new StreamHttp(auth, this.policy, this.logs);
+    this.fanout = new Fanout({ publish: (t, f) => this.server?.publish(t, f) ?? 0 }, this.index, this.metrics);
+    this.pipeline = new EventPipeline(deps.router ?? new SeedFormatRouter(), this.logs, this.fanout, this.metrics, this.log);
+    this.sources = [this.embedded, ...(deps.sources ?? [])];
+    this.ctx = {
+      policy: this.policy,
+      index: this.index,
+      limits: cfg.limits,
+      metrics: this.metrics,
+      log: this.log,
+      encodeControl: (msg, format) => (format === "json" ? encodeControlJson(msg) : encodeControlFb(msg)),
+      resume: new ResumeService(this.logs, this.metrics, this.log, cfg.limits.sendBufferBytes / 2),
+    };
+    if (cfg.simulator.enabled) {
+      this.simulator = new MarketSimulator(cfg.simulator, (batch) => this.embedded.publish(batch));
+    }
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  get url(): string {
+    return `ws://127.0.0.1:${this.port}/ws`;
+  }
+
+  async start(): Promise<void> {
+    const limits = this.cfg.limits;
+    this.server = Bun.serve<UpgradeData>({
+      hostname: this.cfg.host,
+      port: this.cfg.port,
+      reusePort: this.cfg.reusePort,
+      fetch: (req, server) => this.fetch(req, server),
+      error: (err) => {
+        this.log.error("http_error", { error: err.message });
+        return httpError(500, "internal", "internal error");
+      },
+      websocket: {
+        maxPayloadLength: limits.maxFrameBytes,
+        backpressureLimit: this.slow.hardLimitBytes,
+        closeOnBackpressureLimit: true,
+        idleTimeout: limits.idleTimeoutSec,
+        sendPings: true,
+        perMessageDeflate: false,
+        publishToSelf: false,
+        open: (ws) => this.onOpen(ws),
+        message: (ws, msg) => ws.data.session?.handleMessage(typeof msg === "string" ? msg : new Uint8Array(msg)),
+        close: (ws, code, reason) => this.onClose(ws, code, reason),
+      },
+    });
+    this.timers.push(setInterval(() => this.sweep(), SWEEP_INTERVAL_MS));
+    this.timers.push(setInterval(() => this.expireTokens(), 1000));
+    this.timers.push(setInterval(() => this.fanout.prune(), 60_000));
+    for (const t of this.timers) t.unref?.();
+    for (const s of this.sources) this.startSource(s);
+    this.simulator?.start();
+    this.log.info("gateway_started", { port: this.port, sources: this.sources.map((s) => s.name), simulator: !!this.simulator });
+  }
+
+  /** Whether the gateway takes new clients: listening, not draining, every source connected. */
+  readiness(): { ready: boolean; sources: Record<string, unknown> } {
+    const sources: Record<string, unknown> = {};
+    let ok = !!this.server && !this.draining;
+    for (const s of this.sources) {
+      const h = s.health();
+      sources[s.name] = { kind: s.kind, ...h };
+      if (!h.connected) ok = false;
+    }
+    return { ready: ok, sources };
+  }
+
+  /**
+   * Graceful stop: refuse new connections, close every client with 1012 so it reconnects to
+   * another gateway and resumes, wait for them up to the grace period, then stop sources and logs.
+   */
+  async shutdown(graceMs = this.cfg.limits.shutdownGraceMs): Promise<void> {
+    if (this.draining) return;
+    this.draining = true;
+    this.log.info("gateway_draining", { connections: this.sessions.size });
+    this.simulator?.stop();
+    this.server?.stop(false);
+    for (const s of this.sessions.all()) s.close(CLOSE.restart, undefined, graceMs);
+    const deadline = Date.now() + graceMs;
+    while (this.sessions.size > 0 && Date.now() < deadline) await Bun.sleep(20);
+    for (const t of this.timers) clearInterval(t);
+    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    this.server?.stop(true);
+    this.logs.close();
+    this.log.info("gateway_stopped", { leftover: this.sessions.size });
+  }
+
+  private startSource(s: Source): void {
+    // start() may wait for a broker that is down; the gateway serves meanwhile and /readyz says so.
+    s.start((batch) => this.pipeline.ingest(s.name, batch)).catch((err) => {
+      this.log.error("source_start_failed", { source: s.name, error: (err as Error).message });
+    });
+  }
+
+  private async fetch(req: Request, server: Server<UpgradeData>): Promise<Response | undefined> {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === "/ws") {
+      if (this.draining) return httpError(503, "draining", "gateway is shutting down");
+      return this.upgrade.handle(req, url, server);
+    }
+    if (path === "/healthz") return json({ status: "ok" });
+    if (path === "/readyz") {
+      const r = this.readiness();
+      return json({ status: r.ready ? "ready" : "not_ready", ...r }, r.ready ? 200 : 503);
+    }
+    if (path === "/metrics") {
+      this.metrics.connections.set(this.sessions.size);
+      return new Response(await this.metrics.render(), { headers: { "content-type": this.metrics.registry.contentType } });
+    }
+    if (path === "/publish") return handlePublish(req, this.cfg.adminToken, this.embedded);
+    if (path.startsWith("/snapshot/") || path.startsWith("/replay/")) return this.streamHttp.handle(req, url);
+    for (const r of this.routes) {
+      const res = await r(req, url);
+      if (res) return res;
+    }
+    return httpError(404, "not_found", "no such route");
+  }
+
+  private onOpen(ws: ServerWebSocket<UpgradeData>): void {
+    const d = ws.data;
+    const session = new Session(new BunConnection(ws), { id: this.sessions.newId(), identity: d.identity, format: d.format, remoteAddress: d.ip }, this.ctx);
+    d.session = session;
+    this.sessions.add(session);
+    this.metrics.connections.set(this.sessions.size);
+    this.metrics.connectionsOpened.inc({ auth: d.identity.via });
+    this.log.info("connection_open", { conn: session.id, user: d.identity.userId, via: d.identity.via, ip: d.ip, format: d.format });
+  }
+
+  private onClose(ws: ServerWebSocket<UpgradeData>, code: number, reason: string): void {
+    const session = ws.data.session;
+    if (!session) return;
+    session.onClosed();
+    this.sessions.remove(session);
+    this.metrics.connections.set(this.sessions.size);
+    const label = closeLabel(code);
+    this.metrics.connectionsClosed.inc({ code: String(code), reason: label });
+    this.log.info("connection_closed", { conn: session.id, user: session.identity.userId, code, reason: reason.slice(0, 80), ms: Date.now() - session.openedAt });
+  }
+
+  private sweep(): void {
+    // Buffers only grow when frames are published; an idle gateway skips the scan.
+    if (this.fanout.published === 0) return;
+    this.fanout.published = 0;
+    this.slow.sweep(this.sessions.all());
+  }
+
+  private expireTokens(): void {
+    const now = Date.now();
+    for (const s of this.sessions.all()) {
+      const exp = s.identity.expiresAt;
+      if (exp !== undefined && exp <= now) s.close(CLOSE.tokenExpired);
+    }
+  }
+}

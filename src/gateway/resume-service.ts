@@ -1,0 +1,124 @@
+import { encodeDataFrameFb } from "../codec/flatbuffers-codec.ts";
+import { encodeDataFrameJson } from "../codec/json-codec.ts";
+import type { LogStore, StreamLog } from "../log/log-store.ts";
+import type { StreamEvent } from "../log/stream-event.ts";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import type { Logger } from "../util/logger.ts";
+import type { RequestId } from "./protocol.ts";
+import type { ResumeHandler, Session } from "./session.ts";
+
+/** Events replayed per chunk before checking the client's send buffer. */
+const CHUNK = 500;
+
+/** Why a position cannot be served completely. */
+type Unavailable = { reason: string; oldest: number; head: number; epoch: string };
+
+/**
+ * Serves `resume`: replays every logged event after the client's position, then switches the
+ * stream to live delivery. Replay reads the log synchronously up to its head and subscribes in the
+ * same tick, so no live event can fall between the last replayed one and the first live one; a
+ * replay too big for one tick continues later from where it stopped, the log acting as the buffer.
+ */
+export class ResumeService implements ResumeHandler {
+  private generation = 0;
+
+  constructor(
+    private readonly logs: LogStore,
+    private readonly metrics: GatewayMetrics,
+    private readonly log: Logger,
+    /** Bytes of queued output above which a replay waits for the client to read. */
+    private readonly pauseAboveBytes: number,
+  ) {}
+
+  epochOf(stream: string): string | undefined {
+    return this.logs.find(stream)?.position().epoch;
+  }
+
+  resume(session: Session, positions: Record<string, number>, epochs: Record<string, string> | undefined, id?: RequestId): void {
+    const { ok, refused } = session.authorize(Object.keys(positions));
+    for (const r of refused) {
+      this.metrics.resumes.inc({ result: r.code });
+      session.sendError(r.code, r.message, id, { streams: r.streams });
+    }
+    for (const stream of ok) this.resumeStream(session, stream, positions[stream]!, epochs?.[stream], id);
+  }
+
+  private resumeStream(session: Session, stream: string, lastSeq: number, epoch: string | undefined, id?: RequestId): void {
+    if (!session.streams.has(stream) && session.streams.size + session.resuming.size >= session.maxStreams) {
+      session.sendError("too_many_streams", "stream limit reached", id, { streams: [stream] });
+      return;
+    }
+    // Live delivery pauses while replaying so nothing arrives out of order; the log buffers it.
+    session.removeStream(stream);
+    const log = this.logs.find(stream);
+    const problem = this.check(log, lastSeq, epoch);
+    if (problem) {
+      session.resuming.delete(stream);
+      this.unavailable(session, stream, lastSeq, problem, id);
+      return;
+    }
+    const gen = ++this.generation;
+    session.resuming.set(stream, gen);
+    this.replay(session, log!, stream, gen, lastSeq, lastSeq, 0, id);
+  }
+
+  /** Undefined when every event after `lastSeq` is still in the log; otherwise why not. */
+  private check(log: StreamLog | undefined, lastSeq: number, epoch: string | undefined): Unavailable | undefined {
+    if (!log) return lastSeq === 0 ? undefined : { reason: "no events logged for this stream", oldest: 0, head: 0, epoch: "" };
+    const pos = log.position();
+    const at = { oldest: pos.oldest, head: pos.head, epoch: pos.epoch };
+    if (epoch !== undefined && epoch !== "" && epoch !== pos.epoch) return { reason: "unknown epoch", ...at };
+    if (lastSeq > pos.head) return { reason: "position is ahead of the log", ...at };
+    if (pos.head === 0 || lastSeq >= pos.oldest) return undefined;
+    // Sparse seqs (source offsets) are fine as long as nothing between lastSeq and oldest was evicted.
+    const oldest = log.readAfter(pos.oldest - 1, 1)[0];
+    if (oldest && oldest.prev <= lastSeq) return undefined;
+    return { reason: "position is older than the log", ...at };
+  }
+
+  private replay(session: Session, log: StreamLog, stream: string, gen: number, from: number, cursor: number, sent: number, id?: RequestId): void {
+    if (session.closed || session.closing || session.resuming.get(stream) !== gen) return;
+    if (cursor !== from) {
+      // Resumed after a pause: the log may have dropped what we had not sent yet.
+      const problem = this.check(log, cursor, undefined);
+      if (problem) {
+        session.resuming.delete(stream);
+        this.unavailable(session, stream, cursor, { ...problem, reason: "log moved past the replay (client too slow)" }, id);
+        return;
+      }
+    }
+    for (;;) {
+      const events = log.readAfter(cursor, CHUNK);
+      for (const ev of events) {
+        session.conn.send(this.encode(ev, session.format));
+        cursor = ev.seq;
+      }
+      sent += events.length;
+      this.metrics.replayedEvents.inc(events.length);
+      if (events.length < CHUNK) break;
+      if (session.conn.bufferedAmount() > this.pauseAboveBytes) {
+        setTimeout(() => this.replay(session, log, stream, gen, from, cursor, sent, id), 5);
+        return;
+      }
+    }
+    // Caught up with the head in this tick: subscribing now leaves no gap and no duplicate.
+    session.resuming.delete(stream);
+    session.addStream(stream);
+    this.metrics.resumes.inc({ result: "served" });
+    const msg: Record<string, unknown> = { event: "resumed", stream, from, to: cursor, replayed: sent, epoch: log.position().epoch };
+    if (id !== undefined) msg.id = id;
+    session.sendControl(msg);
+    this.log.debug("resume", { conn: session.id, user: session.identity.userId, stream, from, to: cursor, replayed: sent });
+  }
+
+  private unavailable(session: Session, stream: string, lastSeq: number, p: Unavailable, id?: RequestId): void {
+    // The client stays subscribed live so it can take a snapshot and carry on.
+    session.addStream(stream);
+    this.metrics.resumes.inc({ result: "unavailable" });
+    session.sendError("resume_unavailable", p.reason, id, { stream, lastSequence: lastSeq, oldest: p.oldest, head: p.head, epoch: p.epoch });
+  }
+
+  private encode(ev: StreamEvent, format: "json" | "fb"): string | Uint8Array {
+    return format === "json" ? encodeDataFrameJson(ev) : encodeDataFrameFb(ev);
+  }
+}

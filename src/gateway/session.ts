@@ -1,0 +1,257 @@
+import type { LimitsConfig } from "../config/config.ts";
+import { streamKind } from "../codec/stream-kind.ts";
+import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import type { Logger } from "../util/logger.ts";
+import type { Identity } from "./auth/identity.ts";
+import { CLOSE, closeReason, type CloseCode } from "./close-codes.ts";
+import { topicFor, type Connection, type WireFormat } from "./connection.ts";
+import { parseClientMessage, type ClientRequest, type ErrorCode, type RequestId } from "./protocol.ts";
+import type { StreamPolicy } from "./stream-policy.ts";
+import type { SubscriptionIndex } from "./subscription-index.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+/** Turns a control answer into a frame of the connection's format. */
+export type ControlEncoder = (msg: Record<string, unknown>, format: WireFormat) => string | Uint8Array;
+
+/** Serves resume requests; implemented by the ring-log layer. */
+export interface ResumeHandler {
+  /** The epoch of `stream`'s numbering, sent with `subscribed` so clients can resume safely. */
+  epochOf(stream: string): string | undefined;
+  resume(session: Session, positions: Record<string, number>, epochs: Record<string, string> | undefined, id?: RequestId): void;
+}
+
+/** What every session shares: policy, limits, counters. */
+export interface SessionContext {
+  policy: StreamPolicy;
+  index: SubscriptionIndex;
+  limits: LimitsConfig;
+  metrics: GatewayMetrics;
+  log: Logger;
+  encodeControl: ControlEncoder;
+  resume?: ResumeHandler;
+}
+
+/** Attributes a connection is opened with, fixed for its lifetime. */
+export interface SessionInit {
+  id: number;
+  identity: Identity;
+  format: WireFormat;
+  remoteAddress: string;
+}
+
+const VIOLATION_WINDOW_MS = 10_000;
+
+/**
+ * One client's state and request handling: subscriptions, permissions, rate limit. It knows its
+ * socket only through Connection, so it runs in unit tests without Bun.
+ */
+export class Session {
+  readonly id: number;
+  readonly identity: Identity;
+  readonly format: WireFormat;
+  readonly remoteAddress: string;
+  readonly openedAt = Date.now();
+  readonly streams = new Set<string>();
+  /**
+   * Streams being replayed by a resume, with a generation number: live delivery starts when the
+   * replay ends, and a newer resume or an unsubscribe of the stream cancels the older replay.
+   */
+  readonly resuming = new Map<string, number>();
+  closed = false;
+  /** A close was requested; no more frames are sent. */
+  closing = false;
+  readonly maxStreams: number;
+  private readonly bucket: TokenBucket;
+  private violations = 0;
+  private violationWindowStart = 0;
+
+  constructor(
+    readonly conn: Connection,
+    init: SessionInit,
+    private readonly ctx: SessionContext,
+  ) {
+    this.id = init.id;
+    this.identity = init.identity;
+    this.format = init.format;
+    this.remoteAddress = init.remoteAddress;
+    this.maxStreams = ctx.limits.maxStreamsPerConnection;
+    this.bucket = new TokenBucket(ctx.limits.messagesPerSecond, ctx.limits.messageBurst);
+  }
+
+  /** Handles one inbound frame. Binary frames are refused: client requests are JSON text. */
+  handleMessage(message: string | Uint8Array): void {
+    if (this.closed || this.closing) return;
+    if (!this.bucket.take()) {
+      this.ctx.metrics.rateLimited.inc();
+      this.sendError("rate_limited", "too many requests", undefined);
+      this.violation("rate limit");
+      return;
+    }
+    if (typeof message !== "string") {
+      this.sendError("bad_request", "requests are JSON text frames", undefined);
+      this.violation("binary request");
+      return;
+    }
+    const req = parseClientMessage(message);
+    if ("error" in req) {
+      this.ctx.metrics.clientMessages.inc({ action: "invalid" });
+      this.sendError(req.error, req.message, req.id);
+      this.violation(req.error);
+      return;
+    }
+    this.ctx.metrics.clientMessages.inc({ action: req.action });
+    this.dispatch(req);
+  }
+
+  private dispatch(req: ClientRequest): void {
+    switch (req.action) {
+      case "subscribe":
+        return this.subscribe(req.streams, req.id);
+      case "unsubscribe":
+        return this.unsubscribe(req.streams, req.id);
+      case "list":
+        this.sendControl(withId({ event: "list", streams: [...this.streams] }, req.id));
+        return;
+      case "ping":
+        this.sendControl(withId({ event: "pong", ts: Date.now() }, req.id));
+        return;
+      case "resume":
+        if (!this.ctx.resume) return this.sendError("resume_unavailable", "resume is not enabled", req.id);
+        return this.ctx.resume.resume(this, req.positions, req.epochs, req.id);
+    }
+  }
+
+  /** Checks each stream; subscribes the allowed ones and names the refused ones per error code. */
+  subscribe(streams: string[], id?: RequestId): void {
+    const { ok, refused } = this.authorize(streams);
+    const added: string[] = [];
+    const tooMany: string[] = [];
+    for (const s of ok) {
+      if (this.streams.has(s) || this.resuming.has(s)) {
+        added.push(s); // idempotent: already live, answer as subscribed
+        continue;
+      }
+      if (this.streams.size + this.resuming.size >= this.maxStreams) {
+        tooMany.push(s);
+        continue;
+      }
+      this.addStream(s);
+      added.push(s);
+    }
+    if (added.length) {
+      const ack: Record<string, unknown> = { event: "subscribed", streams: added };
+      const resume = this.ctx.resume;
+      if (resume) ack.epochs = Object.fromEntries(added.map((s) => [s, resume.epochOf(s) ?? ""]));
+      this.sendControl(withId(ack, id));
+      this.ctx.log.debug("subscribe", { conn: this.id, user: this.identity.userId, streams: added });
+    }
+    if (tooMany.length) {
+      refused.push({ code: "too_many_streams", streams: tooMany, message: `at most ${this.ctx.limits.maxStreamsPerConnection} streams per connection` });
+    }
+    for (const r of refused) this.sendError(r.code, r.message, id, { streams: r.streams });
+  }
+
+  unsubscribe(streams: string[], id?: RequestId): void {
+    const removed: string[] = [];
+    for (const s of streams) {
+      const wasResuming = this.resuming.delete(s);
+      if (this.removeStream(s) || wasResuming) removed.push(s);
+    }
+    // Unsubscribing from something not subscribed is harmless; the answer lists what was removed.
+    this.sendControl(withId({ event: "unsubscribed", streams: removed }, id));
+  }
+
+  /** Splits requested streams into allowed ones and refusals grouped by code. */
+  authorize(streams: string[]): { ok: string[]; refused: { code: ErrorCode; streams: string[]; message: string }[] } {
+    const ok: string[] = [];
+    const unknown: string[] = [];
+    const forbidden: string[] = [];
+    for (const s of streams) {
+      const v = this.ctx.policy.check(s, this.identity);
+      if (v === "ok") ok.push(s);
+      else if (v === "forbidden") forbidden.push(s);
+      else unknown.push(s);
+    }
+    const refused: { code: ErrorCode; streams: string[]; message: string }[] = [];
+    if (unknown.length) refused.push({ code: "unknown_stream", streams: unknown, message: "no such stream" });
+    if (forbidden.length) {
+      refused.push({ code: "forbidden", streams: forbidden, message: "not allowed for this credential" });
+      this.ctx.log.info("permission_denied", { conn: this.id, user: this.identity.userId, streams: forbidden });
+    }
+    return { ok, refused };
+  }
+
+  /** Starts live delivery of `stream` to this client. */
+  addStream(stream: string): void {
+    if (this.streams.has(stream)) return;
+    this.streams.add(stream);
+    this.conn.subscribe(topicFor(stream, this.format));
+    this.ctx.index.add(stream, this.format);
+    this.ctx.metrics.subscriptions.inc({ kind: streamKind(stream) });
+  }
+
+  /** Stops live delivery of `stream`; false when it was not subscribed. */
+  removeStream(stream: string): boolean {
+    if (!this.streams.delete(stream)) return false;
+    this.conn.unsubscribe(topicFor(stream, this.format));
+    this.ctx.index.remove(stream, this.format);
+    this.ctx.metrics.subscriptions.dec({ kind: streamKind(stream) });
+    return true;
+  }
+
+  sendControl(msg: Record<string, unknown>): number {
+    if (this.closed || this.closing) return 0;
+    return this.conn.send(this.ctx.encodeControl(msg, this.format));
+  }
+
+  sendError(code: ErrorCode, message: string, id: RequestId | undefined, extra?: Record<string, unknown>): void {
+    this.ctx.metrics.clientErrors.inc({ code });
+    this.sendControl(withId({ event: "error", code, message, ...extra }, id));
+  }
+
+  /**
+   * Closes with a code from close-codes.ts; the close handler does the bookkeeping. Live delivery
+   * stops first, so the close frame queues right behind what is already buffered, and a client
+   * that never reads it is terminated after a grace period.
+   */
+  close(c: CloseCode, detail?: string, graceMs = 5000): void {
+    if (this.closed || this.closing) return;
+    this.closing = true;
+    for (const s of this.streams) this.conn.unsubscribe(topicFor(s, this.format));
+    this.resuming.clear();
+    this.conn.close(c.code, closeReason(c, detail));
+    setTimeout(() => {
+      if (!this.closed) this.conn.terminate();
+    }, graceMs).unref?.();
+  }
+
+  /** Called once the socket is gone: releases subscriptions from the index. */
+  onClosed(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.streams) {
+      this.ctx.index.remove(s, this.format);
+      this.ctx.metrics.subscriptions.dec({ kind: streamKind(s) });
+    }
+    this.streams.clear();
+    this.resuming.clear();
+  }
+
+  /** Abuse accounting: repeated bad or rate-limited requests end the connection with 1008. */
+  private violation(what: string): void {
+    const now = Date.now();
+    if (now - this.violationWindowStart > VIOLATION_WINDOW_MS) {
+      this.violationWindowStart = now;
+      this.violations = 0;
+    }
+    if (++this.violations > this.ctx.limits.maxRateViolations) {
+      this.ctx.log.warn("client_policy_violation", { conn: this.id, user: this.identity.userId, ip: this.remoteAddress, what });
+      this.close(CLOSE.policy, what);
+    }
+  }
+}
+
+function withId(msg: Record<string, unknown>, id: RequestId | undefined): Record<string, unknown> {
+  if (id !== undefined) msg.id = id;
+  return msg;
+}

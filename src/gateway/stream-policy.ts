@@ -1,0 +1,59 @@
+import type { StreamsConfig } from "../config/config.ts";
+import type { Identity } from "./auth/identity.ts";
+
+/** The verdict on one stream name for one identity. */
+export type StreamVerdict = "ok" | "unknown_stream" | "forbidden";
+
+/** Longest stream name accepted; longer names are unknown, whatever the patterns say. */
+const MAX_STREAM_NAME = 128;
+
+interface Pattern {
+  kind: string;
+  /** Exact second segment, or undefined for `*`. */
+  name?: string;
+  private: boolean;
+}
+
+/**
+ * Decides which stream names exist and who may read them: private streams (`orders.<userId>`)
+ * only for their owner, public streams limited to the identity's pairs.
+ */
+export class StreamPolicy {
+  private readonly patterns: Pattern[];
+  private readonly pairs?: Set<string>;
+
+  constructor(cfg: StreamsConfig) {
+    const parse = (p: string, priv: boolean): Pattern => {
+      const [kind, name] = p.split(".", 2) as [string, string | undefined];
+      return { kind, name: name === "*" ? undefined : name, private: priv };
+    };
+    this.patterns = [...cfg.private.map((p) => parse(p, true)), ...cfg.public.map((p) => parse(p, false))];
+    this.pairs = cfg.pairs ? new Set(cfg.pairs) : undefined;
+  }
+
+  /** Whether `stream` names a private (per-user) stream, whoever asks. */
+  isPrivate(stream: string): boolean {
+    return this.match(stream)?.private ?? false;
+  }
+
+  check(stream: string, who: Identity): StreamVerdict {
+    const m = this.match(stream);
+    if (!m) return "unknown_stream";
+    const name = stream.slice(m.kind.length + 1);
+    if (m.private) return who.userId !== undefined && name === who.userId ? "ok" : "forbidden";
+    if (this.pairs && m.name === undefined && !this.pairs.has(name)) return "unknown_stream";
+    if (who.pairs && !who.pairs.includes(name)) return "forbidden";
+    return "ok";
+  }
+
+  private match(stream: string): Pattern | undefined {
+    if (stream.length > MAX_STREAM_NAME || !/^[a-z0-9_-]+\.[a-zA-Z0-9_@:-]+$/.test(stream)) return undefined;
+    const dot = stream.indexOf(".");
+    const kind = stream.slice(0, dot);
+    const name = stream.slice(dot + 1);
+    for (const p of this.patterns) {
+      if (p.kind === kind && (p.name === undefined || p.name === name)) return p;
+    }
+    return undefined;
+  }
+}

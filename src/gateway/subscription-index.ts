@@ -1,0 +1,41 @@
+import type { WireFormat } from "./connection.ts";
+
+/** Subscriber counts of one stream per wire format. */
+export interface StreamSubscribers {
+  json: number;
+  fb: number;
+}
+
+/**
+ * Counts subscribers per stream and format, so the hot path encodes a format only when someone
+ * reads it and metrics and admin can list streams without asking Bun for every topic.
+ */
+export class SubscriptionIndex {
+  private readonly counts = new Map<string, StreamSubscribers>();
+
+  add(stream: string, format: WireFormat): void {
+    let c = this.counts.get(stream);
+    if (!c) this.counts.set(stream, (c = { json: 0, fb: 0 }));
+    c[format]++;
+  }
+
+  remove(stream: string, format: WireFormat): void {
+    const c = this.counts.get(stream);
+    if (!c) return;
+    c[format]--;
+    if (c.json <= 0 && c.fb <= 0) this.counts.delete(stream);
+  }
+
+  /** Subscribers of `stream`, or undefined when none: the hot path's "skip this event" check. */
+  get(stream: string): StreamSubscribers | undefined {
+    return this.counts.get(stream);
+  }
+
+  entries(): IterableIterator<[string, StreamSubscribers]> {
+    return this.counts.entries();
+  }
+
+  get streamCount(): number {
+    return this.counts.size;
+  }
+}

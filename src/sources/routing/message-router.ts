@@ -1,0 +1,19 @@
+import type { SourceMessage } from "../source.ts";
+
+/** A source message routed to a stream, with its payload as JSON text. */
+export interface RoutedEvent {
+  stream: string;
+  data: string;
+  /** Source position to use as seq (portable across gateways), or undefined to let the log number it. */
+  seq?: number;
+  sourceTs: number;
+}
+
+/** Why a message was not routed; a bounded label for metrics and once-per-kind logs. */
+export type SkipReason = "malformed" | "unroutable" | "filtered" | "conflated" | "invalid_seq";
+
+/** Maps source messages to stream events; runs once per event, before fan-out. */
+export interface MessageRouter {
+  /** Routes `msg` from the source named `source`, or says why it is skipped. */
+  route(source: string, msg: SourceMessage): RoutedEvent | SkipReason;
+}

@@ -1,0 +1,38 @@
+import type { SourceMessage } from "../source.ts";
+import type { MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts";
+
+const decoder = new TextDecoder();
+
+/**
+ * The default route: a payload in the seed's format `{"stream": ..., "data": ...}` goes to its
+ * stream; any other JSON payload goes to the stream named by the message origin. Timestamps come
+ * from `data.timestamp` when the producer set one, else from the broker.
+ */
+export class SeedFormatRouter implements MessageRouter {
+  route(_source: string, msg: SourceMessage): RoutedEvent | SkipReason {
+    const text = typeof msg.value === "string" ? msg.value : decoder.decode(msg.value);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return "malformed";
+    }
+    if (parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
+      const o = parsed as Record<string, unknown>;
+      if (typeof o.stream === "string" && "data" in o) {
+        return { stream: o.stream, data: JSON.stringify(o.data), seq: msg.position, sourceTs: eventTime(o.data, msg) };
+      }
+    }
+    if (!msg.origin) return "unroutable";
+    return { stream: msg.origin, data: text, seq: msg.position, sourceTs: eventTime(parsed, msg) };
+  }
+}
+
+/** The producer's event time when the payload carries one, else the broker's, else 0. */
+export function eventTime(data: unknown, msg: SourceMessage): number {
+  if (data !== null && typeof data === "object") {
+    const ts = (data as Record<string, unknown>).timestamp;
+    if (typeof ts === "number" && ts > 0) return ts;
+  }
+  return msg.timestamp ?? 0;
+}
