@@ -2,6 +2,7 @@ import { SignJWT } from "jose";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfig, type GatewayConfig } from "./config/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
+import { createSource } from "./sources/source-factory.ts";
 import { Logger } from "./util/logger.ts";
 
 /** Entry point: `bun run start`. Loads and validates config, starts, drains on SIGTERM/SIGINT. */
@@ -17,7 +18,8 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = new Logger(cfg.logLevel);
-  const gateway = new Gateway(cfg, { log });
+  const sources = await Promise.all(cfg.sources.map(createSource));
+  const gateway = new Gateway(cfg, { log, sources });
   await gateway.start();
   await printQuickStart(cfg, gateway, log);
 
@@ -33,6 +35,15 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // Config reload: bindings are re-read from CONFIG_FILE and swapped in without dropping clients.
+  process.on("SIGHUP", () => {
+    try {
+      gateway.router.set(loadConfig().bindings);
+      log.info("bindings_reloaded", { count: gateway.router.bindings().length });
+    } catch (err) {
+      log.error("bindings_reload_failed", { error: (err as Error).message });
+    }
+  });
 }
 
 /** In dev (generated secrets), prints a demo token per simulated user and the admin token. */

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { ConfigError } from "./config-error.ts";
 import { Reader } from "./reader.ts";
+import { validateSourceDefs, type SourceDef } from "../sources/source-factory.ts";
+import { BindingRouter } from "../sources/routing/binding-router.ts";
 
 /** JWT verification settings. */
 export interface JwtConfig {
@@ -86,8 +88,10 @@ export interface GatewayConfig {
   limits: LimitsConfig;
   simulator: SimulatorConfig;
   log: LogConfig;
-  /** Source bindings, validated by the sources layer (opaque here). */
-  sources: unknown[];
+  /** External sources (kafka, nats, redis); see src/sources/source-factory.ts. */
+  sources: SourceDef[];
+  /** Routing and transformation per source; see src/sources/routing/binding.ts. */
+  bindings: unknown[];
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -173,9 +177,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
       maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),
     },
-    sources: Array.isArray(file.sources) ? (file.sources as unknown[]) : [],
+    sources: [],
+    bindings: [],
     logLevel: r.oneOf("LOG_LEVEL", "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
   };
+  loadSourcesAndBindings(cfg, file, r);
   if (cfg.limits.messageBurst < cfg.limits.messagesPerSecond) {
     // A burst below the rate would refuse traffic the rate allows.
     cfg.limits.messageBurst = Math.ceil(cfg.limits.messagesPerSecond);
@@ -198,6 +204,23 @@ export function redactConfig(cfg: GatewayConfig): unknown {
     adminToken: "[redacted]",
     auth: { ...cfg.auth, jwt: { ...cfg.auth.jwt, secret: hide(cfg.auth.jwt.secret) } },
   };
+}
+
+/** Sources and bindings come from the config file only; both are checked here, at start. */
+function loadSourcesAndBindings(cfg: GatewayConfig, file: Record<string, unknown>, r: Reader): void {
+  const sources = file.sources ?? [];
+  const bindings = file.bindings ?? [];
+  if (!Array.isArray(sources)) return r.problem("sources: expected an array");
+  if (!Array.isArray(bindings)) return r.problem("bindings: expected an array");
+  for (const p of validateSourceDefs(sources)) r.problem(p);
+  cfg.sources = sources as SourceDef[];
+  const names = new Set(["embedded", ...cfg.sources.map((s) => s.name)]);
+  try {
+    new BindingRouter(bindings, () => names).stop();
+    cfg.bindings = bindings;
+  } catch (err) {
+    r.problem(`bindings: ${(err as Error).message}`);
+  }
 }
 
 function randomSecret(): string {

@@ -1,14 +1,14 @@
 import type { Server, ServerWebSocket } from "bun";
 import { encodeControlFb } from "../codec/flatbuffers-codec.ts";
 import { encodeControlJson } from "../codec/json-codec.ts";
+import { bindingsRoutes } from "../admin/bindings-routes.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import type { LogStore } from "../log/log-store.ts";
 import { openLogStore } from "../log/open-log-store.ts";
 import { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import { EmbeddedSource } from "../sources/embedded/embedded-source.ts";
 import { MarketSimulator } from "../sources/embedded/market-simulator.ts";
-import type { MessageRouter } from "../sources/routing/message-router.ts";
-import { SeedFormatRouter } from "../sources/routing/seed-format-router.ts";
+import { BindingRouter } from "../sources/routing/binding-router.ts";
 import type { Source } from "../sources/source.ts";
 import { Logger } from "../util/logger.ts";
 import { Authenticator } from "./auth/authenticator.ts";
@@ -23,6 +23,7 @@ import { ResumeService } from "./resume-service.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { SessionRegistry } from "./session-registry.ts";
 import { SlowClientPolicy } from "./slow-client-policy.ts";
+import { SourceReplay } from "./source-replay.ts";
 import { StreamHttp } from "./stream-http.ts";
 import { StreamPolicy } from "./stream-policy.ts";
 import { SubscriptionIndex } from "./subscription-index.ts";
@@ -36,7 +37,6 @@ export interface GatewayDeps {
   log?: Logger;
   metrics?: GatewayMetrics;
   logs?: LogStore;
-  router?: MessageRouter;
   /** External sources, started after the server listens. */
   sources?: Source[];
 }
@@ -59,6 +59,7 @@ export class Gateway {
   readonly pipeline: EventPipeline;
   readonly policy: StreamPolicy;
   readonly routes: RouteHandler[] = [];
+  readonly router: BindingRouter;
   private readonly slow: SlowClientPolicy;
   private readonly fanout: Fanout;
   private readonly upgrade: UpgradeHandler;
@@ -75,12 +76,17 @@ export class Gateway {
   ) {
     this.log = deps.log ?? new Logger(cfg.logLevel);
     this.metrics = deps.metrics ?? new GatewayMetrics();
+    // Streams numbered by their source share one epoch per source origin on every gateway.
+    const epochFor = (stream: string) => {
+      const o = this.pipeline?.origins.get(stream);
+      return o?.positional ? `src:${o.source}:${o.origin}` : undefined;
+    };
     this.logs =
       deps.logs ??
       openLogStore(
         cfg.log.dir === ""
-          ? { kind: "memory", maxEvents: cfg.log.maxEvents }
-          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes },
+          ? { kind: "memory", maxEvents: cfg.log.maxEvents, epochFor }
+          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor },
       );
     this.policy = new StreamPolicy(cfg.streams);
     const auth = new Authenticator(cfg.auth);
@@ -88,8 +94,10 @@ export class Gateway {
     this.upgrade = new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), this.metrics, this.log);
     this.streamHttp = new StreamHttp(auth, this.policy, this.logs);
     this.fanout = new Fanout({ publish: (t, f) => this.server?.publish(t, f) ?? 0 }, this.index, this.metrics);
-    this.pipeline = new EventPipeline(deps.router ?? new SeedFormatRouter(), this.logs, this.fanout, this.metrics, this.log);
     this.sources = [this.embedded, ...(deps.sources ?? [])];
+    this.router = new BindingRouter(cfg.bindings, () => new Set(this.sources.map((s) => s.name)));
+    this.pipeline = new EventPipeline(this.router, this.logs, this.fanout, this.metrics, this.log);
+    this.router.onDeferred = (source, ev) => this.pipeline.commit(source, ev);
     this.ctx = {
       policy: this.policy,
       index: this.index,
@@ -97,11 +105,20 @@ export class Gateway {
       metrics: this.metrics,
       log: this.log,
       encodeControl: (msg, format) => (format === "json" ? encodeControlJson(msg) : encodeControlFb(msg)),
-      resume: new ResumeService(this.logs, this.metrics, this.log, cfg.limits.sendBufferBytes / 2),
+      resume: new ResumeService(
+        this.logs,
+        this.metrics,
+        this.log,
+        cfg.limits.sendBufferBytes / 2,
+        new SourceReplay(this.pipeline.origins, () => this.sources, this.router),
+      ),
     };
+    this.routes.push(bindingsRoutes(this.router, cfg.adminToken, this.log));
     if (cfg.simulator.enabled) {
       this.simulator = new MarketSimulator(cfg.simulator, (batch) => this.embedded.publish(batch));
     }
+    // Source health, readiness and stream count are read when /metrics is scraped, not per event.
+    this.metrics.attach(this);
   }
 
   get port(): number {
@@ -172,6 +189,7 @@ export class Gateway {
     while (this.sessions.size > 0 && Date.now() < deadline) await Bun.sleep(20);
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled(this.sources.map((s) => s.stop()));
+    this.router.stop();
     this.server?.stop(true);
     this.logs.close();
     this.log.info("gateway_stopped", { leftover: this.sessions.size });

@@ -6,9 +6,12 @@ import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
 import type { RequestId } from "./protocol.ts";
 import type { ResumeHandler, Session } from "./session.ts";
+import type { SourceReplay } from "./source-replay.ts";
 
 /** Events replayed per chunk before checking the client's send buffer. */
 const CHUNK = 500;
+
+const OLDER = "position is older than the log";
 
 /** Why a position cannot be served completely. */
 type Unavailable = { reason: string; oldest: number; head: number; epoch: string };
@@ -28,6 +31,9 @@ export class ResumeService implements ResumeHandler {
     private readonly log: Logger,
     /** Bytes of queued output above which a replay waits for the client to read. */
     private readonly pauseAboveBytes: number,
+    private readonly sourceReplay?: SourceReplay,
+    /** Most events a source fallback may fill in for one resume. */
+    private readonly maxSourceEvents = 100_000,
   ) {}
 
   epochOf(stream: string): string | undefined {
@@ -52,14 +58,46 @@ export class ResumeService implements ResumeHandler {
     session.removeStream(stream);
     const log = this.logs.find(stream);
     const problem = this.check(log, lastSeq, epoch);
+    const gen = ++this.generation;
+    if (problem && log && problem.reason === OLDER && this.sourceReplay?.canReplay(stream)) {
+      session.resuming.set(stream, gen);
+      void this.fillFromSource(session, log, stream, gen, lastSeq, problem, id);
+      return;
+    }
     if (problem) {
       session.resuming.delete(stream);
       this.unavailable(session, stream, lastSeq, problem, id);
       return;
     }
-    const gen = ++this.generation;
     session.resuming.set(stream, gen);
     this.replay(session, log!, stream, gen, lastSeq, lastSeq, 0, id);
+  }
+
+  /**
+   * The log does not reach back far enough: read the gap from the source, send it, then hand over
+   * to the log replay, which checks that the source's part joins the log's without a hole.
+   */
+  private async fillFromSource(session: Session, log: StreamLog, stream: string, gen: number, lastSeq: number, problem: Unavailable, id?: RequestId): Promise<void> {
+    let events: StreamEvent[] | undefined;
+    try {
+      events = await this.sourceReplay!.fetch(stream, lastSeq, log.position().oldest, this.maxSourceEvents);
+    } catch (err) {
+      this.log.warn("source_replay_failed", { stream, error: (err as Error).message });
+    }
+    if (session.closed || session.closing || session.resuming.get(stream) !== gen) return;
+    if (!events) {
+      session.resuming.delete(stream);
+      this.unavailable(session, stream, lastSeq, { ...problem, reason: "position is older than the log and the source cannot replay it" }, id);
+      return;
+    }
+    let cursor = lastSeq;
+    for (const ev of events) {
+      session.conn.send(this.encode(ev, session.format));
+      cursor = ev.seq;
+    }
+    this.metrics.replayedEvents.inc(events.length);
+    this.metrics.resumes.inc({ result: "source_fallback" });
+    this.replay(session, log, stream, gen, lastSeq, cursor, events.length, id);
   }
 
   /** Undefined when every event after `lastSeq` is still in the log; otherwise why not. */
@@ -73,7 +111,7 @@ export class ResumeService implements ResumeHandler {
     // Sparse seqs (source offsets) are fine as long as nothing between lastSeq and oldest was evicted.
     const oldest = log.readAfter(pos.oldest - 1, 1)[0];
     if (oldest && oldest.prev <= lastSeq) return undefined;
-    return { reason: "position is older than the log", ...at };
+    return { reason: OLDER, ...at };
   }
 
   private replay(session: Session, log: StreamLog, stream: string, gen: number, from: number, cursor: number, sent: number, id?: RequestId): void {

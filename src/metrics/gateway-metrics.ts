@@ -1,12 +1,49 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { STREAM_KINDS } from "../codec/stream-kind.ts";
+import { CLOSE } from "../gateway/close-codes.ts";
+import type { SourceHealth } from "../sources/source.ts";
+
+/**
+ * What the metrics read from a running gateway at scrape time: source health, readiness, stream
+ * count. Read by collect() callbacks when /metrics is scraped, never on the event path.
+ */
+export interface ScrapeTarget {
+  readonly sources: readonly { readonly name: string; readonly kind: string; health(): SourceHealth }[];
+  readonly sessions: { readonly size: number };
+  readonly index: { readonly streamCount: number };
+  readiness(): { ready: boolean };
+}
+
+/** Source health read once per scrape and shared by every source metric of that scrape. */
+interface HealthRead {
+  at: number;
+  items: { name: string; kind: string; h: SourceHealth }[];
+}
+
+/** Close codes Bun itself produces (no CLOSE entry), pre-created so dashboards see zeros. */
+const BUN_CLOSES: [number, string][] = [
+  [1001, "going_away"],
+  [1005, "no_status"],
+  [1006, "abnormal"],
+];
+
+/** Every AuthError code (src/gateway/auth/identity.ts). */
+const AUTH_FAILURE_REASONS = ["missing_credentials", "invalid_token", "expired_token", "invalid_api_key", "auth_unavailable"];
 
 /**
  * Every Prometheus metric the gateway exports. Labels are bounded: stream kinds, sources, close
- * labels and reasons, never user ids or per-pair stream names.
+ * labels and reasons, never user ids or per-pair stream names. Hot-path metrics are updated
+ * through bound children (fanout, pipeline); source health and gateway gauges are collected when
+ * scraped.
  */
 export class GatewayMetrics {
   readonly registry = new Registry();
+  private target?: ScrapeTarget;
+  private health?: HealthRead;
+  /** Last totals seen per source, turning health() totals into counter increments. */
+  private readonly seen = new Map<string, { reconnects: number; errors: number; events: number }>();
 
+  // --- connections -------------------------------------------------------------------------
   readonly connections = new Gauge({ name: "gateway_connections", help: "Open WebSocket connections", registers: [this.registry] });
   readonly connectionsOpened = new Counter({ name: "gateway_connections_opened_total", help: "Accepted WebSocket connections", labelNames: ["auth"] as const, registers: [this.registry] });
   readonly connectionsClosed = new Counter({ name: "gateway_connections_closed_total", help: "Closed connections by close code label", labelNames: ["code", "reason"] as const, registers: [this.registry] });
@@ -16,6 +53,24 @@ export class GatewayMetrics {
   readonly clientErrors = new Counter({ name: "gateway_client_errors_total", help: "Error frames sent by code", labelNames: ["code"] as const, registers: [this.registry] });
   readonly rateLimited = new Counter({ name: "gateway_rate_limited_total", help: "Client requests refused by the per-connection rate limit", registers: [this.registry] });
   readonly subscriptions = new Gauge({ name: "gateway_subscriptions", help: "Active stream subscriptions by stream kind", labelNames: ["kind"] as const, registers: [this.registry] });
+  readonly streams = new Gauge({
+    name: "gateway_streams",
+    help: "Streams with at least one subscriber (collected at scrape)",
+    registers: [this.registry],
+    collect: () => {
+      if (this.target) this.streams.set(this.target.index.streamCount);
+    },
+  });
+  readonly ready = new Gauge({
+    name: "gateway_ready",
+    help: "1 when the gateway takes new clients (listening, not draining, every source connected), collected at scrape",
+    registers: [this.registry],
+    collect: () => {
+      if (this.target) this.ready.set(this.target.readiness().ready ? 1 : 0);
+    },
+  });
+
+  // --- events in / frames out ---------------------------------------------------------------
   readonly eventsIn = new Counter({ name: "gateway_events_in_total", help: "Events routed in, by source and stream kind", labelNames: ["source", "kind"] as const, registers: [this.registry] });
   readonly eventsSkipped = new Counter({ name: "gateway_events_skipped_total", help: "Source messages skipped, by source and reason", labelNames: ["source", "reason"] as const, registers: [this.registry] });
   readonly framesOut = new Counter({ name: "gateway_frames_out_total", help: "Frames fanned out to clients, by stream kind and format", labelNames: ["kind", "format"] as const, registers: [this.registry] });
@@ -43,11 +98,132 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  // --- sources (collected from source.health() at scrape time) -------------------------------
+  readonly sourceUp = new Gauge({
+    name: "gateway_source_up",
+    help: "1 when the source is connected to its broker",
+    labelNames: ["source", "kind"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.sourceUp.reset();
+      for (const s of this.readHealth()) this.sourceUp.set({ source: s.name, kind: s.kind }, s.h.connected ? 1 : 0);
+    },
+  });
+  readonly sourceLag = new Gauge({
+    name: "gateway_source_consumer_lag",
+    help: "Consumer lag in messages, where the broker can tell (Kafka)",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.sourceLag.reset();
+      for (const s of this.readHealth()) if (s.h.lag !== undefined) this.sourceLag.set({ source: s.name }, s.h.lag);
+    },
+  });
+  readonly sourceLastEventAge = new Gauge({
+    name: "gateway_source_last_event_age_seconds",
+    help: "Seconds since the source delivered its last event (absent until the first one)",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+    collect: () => {
+      this.sourceLastEventAge.reset();
+      const now = Date.now();
+      for (const s of this.readHealth()) if (s.h.lastEventAt > 0) this.sourceLastEventAge.set({ source: s.name }, Math.max(0, now - s.h.lastEventAt) / 1000);
+    },
+  });
+  readonly sourceReconnects = new Counter({
+    name: "gateway_source_reconnects_total",
+    help: "Source reconnects to its broker",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+    collect: () => this.syncTotals(),
+  });
+  readonly sourceErrors = new Counter({
+    name: "gateway_source_errors_total",
+    help: "Source errors (connection, decode)",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+    collect: () => this.syncTotals(),
+  });
+  readonly sourceEvents = new Counter({
+    name: "gateway_source_events_total",
+    help: "Messages read by the source, before routing",
+    labelNames: ["source"] as const,
+    registers: [this.registry],
+    collect: () => this.syncTotals(),
+  });
+
+  // --- admin ----------------------------------------------------------------------------------
+  readonly adminAuthFailures = new Counter({ name: "gateway_admin_auth_failures_total", help: "Admin API requests refused for a missing or wrong token", registers: [this.registry] });
+  readonly adminKicks = new Counter({ name: "gateway_admin_kicks_total", help: "Connections closed 4001 by an operator, by scope", labelNames: ["scope"] as const, registers: [this.registry] });
+
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+    // Zero series for every bounded label value, so rate() and alerts see 0 rather than nothing.
+    for (const c of Object.values(CLOSE)) this.connectionsClosed.inc({ code: String(c.code), reason: c.label }, 0);
+    for (const [code, reason] of BUN_CLOSES) this.connectionsClosed.inc({ code: String(code), reason }, 0);
+    for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ reason }, 0);
+    for (const result of ["served", "unavailable"]) this.resumes.inc({ result }, 0);
+    for (const kind of STREAM_KINDS) {
+      this.subscriptions.set({ kind }, 0);
+      for (const format of ["json", "fb"]) this.framesOut.inc({ kind, format }, 0);
+    }
+    for (const format of ["json", "fb"]) this.bytesOut.inc({ format }, 0);
+    for (const scope of ["connection", "user"]) this.adminKicks.inc({ scope }, 0);
+  }
+
+  /**
+   * Lets scrape-time collectors read `target` (the Gateway). Idempotent; also pre-creates the
+   * per-source series of the sources known now.
+   */
+  attach(target: ScrapeTarget): void {
+    if (this.target === target) return;
+    this.target = target;
+    this.health = undefined;
+    for (const s of target.sources) {
+      this.ingestLatency.zero({ source: s.name });
+      for (const kind of STREAM_KINDS) this.eventsIn.inc({ source: s.name, kind }, 0);
+    }
   }
 
   async render(): Promise<string> {
+    if (this.target) this.connections.set(this.target.sessions.size);
     return this.registry.metrics();
   }
+
+  /** Source health, read at most once per 100 ms however many collectors ask. */
+  private readHealth(): HealthRead["items"] {
+    const t = this.target;
+    if (!t) return [];
+    const now = Date.now();
+    if (this.health && now - this.health.at < 100) return this.health.items;
+    const items: HealthRead["items"] = [];
+    for (const s of t.sources) {
+      try {
+        items.push({ name: s.name, kind: s.kind, h: s.health() });
+      } catch {
+        // A broken health() must not break the scrape; the source shows up as absent.
+      }
+    }
+    this.health = { at: now, items };
+    return items;
+  }
+
+  /** Turns the sources' running totals into counter increments (a restarted source counts again from 0). */
+  private syncTotals(): void {
+    for (const s of this.readHealth()) {
+      let prev = this.seen.get(s.name);
+      if (!prev) this.seen.set(s.name, (prev = { reconnects: 0, errors: 0, events: 0 }));
+      const labels = { source: s.name };
+      prev.reconnects = bump(this.sourceReconnects, labels, prev.reconnects, s.h.reconnects);
+      prev.errors = bump(this.sourceErrors, labels, prev.errors, s.h.errors);
+      prev.events = bump(this.sourceEvents, labels, prev.events, s.h.events);
+    }
+  }
+}
+
+/** Increments `c` by how much `now` moved past `prev`; returns the new reference value. */
+function bump(c: Counter<"source">, labels: { source: string }, prev: number, now: number): number {
+  const delta = now >= prev ? now - prev : now;
+  c.inc(labels, delta);
+  return now;
 }

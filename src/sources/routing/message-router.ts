@@ -14,6 +14,9 @@ export type SkipReason = "malformed" | "unroutable" | "filtered" | "conflated" |
 
 /** Maps source messages to stream events; runs once per event, before fan-out. */
 export interface MessageRouter {
-  /** Routes `msg` from the source named `source`, or says why it is skipped. */
-  route(source: string, msg: SourceMessage): RoutedEvent | SkipReason;
+  /**
+   * Routes `msg` from the source named `source`, or says why it is skipped. `replay` is set when
+   * the message is re-read from the source for a resume: stateful steps (conflation) are skipped.
+   */
+  route(source: string, msg: SourceMessage, replay?: boolean): RoutedEvent | SkipReason;
 }

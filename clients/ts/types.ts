@@ -1,0 +1,201 @@
+/**
+ * Frame and stream types of the client. Nothing here is written by hand from the wire format:
+ * the frame shapes are imported from the gateway's own codec (`src/codec/json-codec.ts`, which the
+ * FlatBuffers decoder also returns) and the request shapes from `src/gateway/protocol.ts`, so a
+ * schema or protocol change breaks `tsc` here instead of drifting silently.
+ *
+ * What the gateway adds to some control frames beyond the codec's minimal shapes (the `epochs` of
+ * `subscribed`, the `epoch` of `resumed`, the details of `resume_unavailable`) is declared below as
+ * extensions of those shapes; on the FlatBuffers format those frames travel as RawJson, so both
+ * formats decode to exactly the same objects.
+ */
+import type {
+  DataFrame,
+  DepthData,
+  DepthLevel,
+  ErrorFrame,
+  ListFrame,
+  OrderData,
+  PongFrame,
+  RequestId,
+  ResumedFrame,
+  Side,
+  StreamData,
+  SubscribedFrame,
+  TickerData,
+  TradeData,
+  UnsubscribedFrame,
+} from "../../src/codec/json-codec.ts";
+import type { StreamKind } from "../../src/codec/stream-kind.ts";
+import type { ClientRequest } from "../../src/gateway/protocol.ts";
+
+export type {
+  DataFrame,
+  DepthData,
+  DepthLevel,
+  ErrorFrame,
+  ListFrame,
+  OrderData,
+  PongFrame,
+  RequestId,
+  ResumedFrame,
+  Side,
+  StreamData,
+  StreamKind,
+  SubscribedFrame,
+  TickerData,
+  TradeData,
+  UnsubscribedFrame,
+  ClientRequest,
+};
+
+/** Wire format negotiated at the upgrade: JSON text frames or FlatBuffers binary frames. */
+export type Format = "json" | "fb";
+
+// ---- streams and their payloads -----------------------------------------------------------------
+
+/** The typed payload of each stream kind (the part of a stream name before the first "."). */
+export interface PayloadByKind {
+  trades: TradeData;
+  depth: DepthData;
+  ticker: TickerData;
+  orders: OrderData;
+}
+
+/** Compile-time guard: PayloadByKind covers exactly the gateway's typed stream kinds. */
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const payloadKindsMatch: Exact<keyof PayloadByKind, Exclude<StreamKind, "other">> = true;
+void payloadKindsMatch;
+
+/** A typed stream kind. */
+export type TypedKind = keyof PayloadByKind;
+
+/** A stream name of a typed kind: `trades.btc_usdt`, `orders.user1`, ... */
+export type TypedStream = `${TypedKind}.${string}`;
+
+/** Any stream name; typed kinds autocomplete, other names are still accepted. */
+export type StreamName = TypedStream | (string & {});
+
+/**
+ * The payload type of stream `S`: `trades.*` -> TradeData, `depth.*` -> DepthData, `ticker.*` ->
+ * TickerData, `orders.*` -> OrderData, anything else -> unknown (the gateway forwards it as JSON).
+ */
+export type PayloadOf<S extends string> = S extends `${infer K}.${string}` ? (K extends TypedKind ? PayloadByKind[K] : unknown) : unknown;
+
+/**
+ * A data frame of stream `S` with its typed payload. For a union of streams this is a union of
+ * frames, so `if (frame.stream === "ticker.btc_usdt")` narrows `frame.data`.
+ */
+export type FrameOf<S extends string> = S extends unknown ? DataFrame<PayloadOf<S>> & { stream: S } : never;
+
+/** Per-frame details that are not part of the frame object itself. */
+export interface FrameMeta {
+  /** Date.now() when the frame was received. */
+  receivedAt: number;
+  /** FlatBuffers only: when the gateway received the event (ms since epoch). */
+  gatewayTs?: number;
+  /** FlatBuffers only: producer/source event time (ms since epoch), 0 when unknown. */
+  sourceTs?: number;
+  /** Size of the frame on the wire: bytes (fb) or UTF-16 code units (json). */
+  size: number;
+  /** True when the frame came from a resume replay rather than live delivery. */
+  replay: boolean;
+}
+
+// ---- control frames as the gateway sends them ---------------------------------------------------
+
+/** `subscribed`, with the epoch of each stream's numbering ("" when the stream has no log yet). */
+export interface SubscribedAck extends SubscribedFrame {
+  epochs?: Record<string, string>;
+}
+
+/** `resumed`: the replay of `stream` from `from` (exclusive) to `to` is complete; live follows. */
+export interface ResumedAck extends ResumedFrame {
+  replayed?: number;
+  epoch?: string;
+  id?: RequestId;
+}
+
+/** `pong`, with the gateway's clock. */
+export interface PongAck extends PongFrame {
+  ts?: number;
+}
+
+/** An error frame with the details the gateway adds to some codes. */
+export interface GatewayError extends ErrorFrame {
+  /** The refused streams (unknown_stream, forbidden, too_many_streams). */
+  streams?: string[];
+  /** resume_unavailable: the position that could not be served. */
+  lastSequence?: number;
+  /** resume_unavailable: newest seq in the log. */
+  head?: number;
+  /** resume_unavailable: the epoch of the log's numbering now. */
+  epoch?: string;
+}
+
+/** Any control frame. One with an unknown `event` still arrives, as the object that was sent. */
+export type ControlMessage = SubscribedAck | UnsubscribedFrame | ListFrame | PongAck | ResumedAck | GatewayError;
+
+/** What a decoder returns. */
+export type AnyFrame = DataFrame | ControlMessage;
+
+/** True for a data frame (`{stream, seq, prev, data}`), false for a control frame (`{event}`). */
+export function isDataFrame(f: AnyFrame): f is DataFrame {
+  return !("event" in f) && typeof (f as DataFrame).seq === "number";
+}
+
+/** Kind of a stream name, as the gateway computes it (src/codec/stream-kind.ts). */
+export { streamKind } from "../../src/codec/stream-kind.ts";
+
+/** Narrows a data frame to a kind's typed payload by its stream name. */
+export function isKind<K extends TypedKind>(frame: DataFrame, kind: K): frame is DataFrame<PayloadByKind[K]> {
+  return frame.stream.startsWith(kind + ".") && frame.stream.length > kind.length + 1;
+}
+
+// ---- resume and snapshots ------------------------------------------------------------------------
+
+/**
+ * What the app is told when a stream cannot be resumed from its position. The stream stays
+ * subscribed live and the next frame is accepted as the new baseline; take a snapshot
+ * (`client.snapshot(stream, { adopt: true })`) to rebuild the state built from it.
+ */
+export interface ResumeUnavailable {
+  stream: string;
+  /** The position the client asked to resume after. */
+  lastSequence: number | undefined;
+  /** The oldest seq the gateway still has (0 when none). */
+  oldest: number | undefined;
+  /** The newest seq the gateway has. */
+  head: number | undefined;
+  /** The epoch of the gateway's numbering now (a different one means seqs restarted). */
+  epoch: string | undefined;
+  /** Why: "unknown epoch", "position is older than the log", ... */
+  reason: string;
+}
+
+/** `GET /snapshot/{stream}`: the latest event of a stream. */
+export interface Snapshot<D = unknown> {
+  stream: string;
+  seq: number;
+  prev: number;
+  epoch: string;
+  data: D;
+  gatewayTs: number;
+}
+
+/** `GET /replay/{stream}?fromSeq=&limit=`: logged events after a position. */
+export interface ReplayPage<D = unknown> {
+  stream: string;
+  epoch: string;
+  oldest: number;
+  head: number;
+  /** False when events after `fromSeq` were already evicted (the answer starts later). */
+  complete: boolean;
+  events: DataFrame<D>[];
+}
+
+/** A stream's position: last seq delivered and the epoch of that numbering. */
+export interface Position {
+  seq: number;
+  epoch?: string;
+}

@@ -1,0 +1,285 @@
+/**
+ * Kafka source: every partition of the configured topics, delivered to the gateway in batches.
+ *
+ * librdkafka (via @confluentinc/kafka-javascript) runs in a Node child process (kafka-worker.ts)
+ * because Bun 1.4.5 cannot run that NAN addon in-process (missing V8/node symbols). The worker
+ * streams whole batches as binary frames over its stdout; one frame becomes one sink() call.
+ *
+ * Delivery: in order per partition, no loss across broker restarts (librdkafka reconnects and keeps
+ * its fetch positions) and across worker crashes (we respawn it from the offsets we received).
+ * Each gateway reads everything: manual assignment, a unique group id, no commits.
+ */
+import { randomUUID } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
+import {
+  FRAME_BATCH, FRAME_JSON, FRAME_REPLAY, FrameReader, decodeMessages,
+  type WorkerCommand, type WorkerStatus,
+} from "./kafka-frames.ts";
+import type { WorkerConfig } from "./kafka-worker.ts";
+
+/** Configuration of one Kafka source. */
+export interface KafkaSourceConfig {
+  name: string;
+  /** Bootstrap servers, "host:port". */
+  brokers: string[];
+  topics: string[];
+  clientId?: string;
+  /** Start at the oldest retained message instead of only new ones (default false). */
+  fromBeginning?: boolean;
+  /** Max messages per delivered batch (default 2000). */
+  maxBatchSize?: number;
+  /** Extra librdkafka global settings, e.g. security. */
+  rdkafka?: Record<string, string | number | boolean>;
+  /** Node binary for the worker; default: the one scripts/build-kafka.sh recorded. */
+  nodePath?: string;
+  /** How long start() waits for the first connection (default 60 s). */
+  startTimeoutMs?: number;
+}
+
+const WORKER = new URL("./kafka-worker.ts", import.meta.url).pathname;
+const PKG = "@confluentinc/kafka-javascript";
+
+/** The Node binary the addon was built for, as recorded by scripts/build-kafka.sh. */
+export function kafkaWorkerNode(): string {
+  if (process.env.KAFKA_WORKER_NODE) return process.env.KAFKA_WORKER_NODE;
+  const pkgDir = dirname(createRequire(import.meta.url).resolve(`${PKG}/package.json`));
+  const file = join(pkgDir, "build", "gateway-node-runtime.json");
+  if (!existsSync(file)) throw new Error(`${PKG} is not built: run scripts/build-kafka.sh`);
+  return (JSON.parse(readFileSync(file, "utf8")) as { node: string }).node;
+}
+
+/**
+ * Kafka topics as an event source. `replay` origins: "topic" means partition 0 (the normal case:
+ * a stream that needs portable positions maps to a single-partition topic, since offsets of
+ * different partitions are unrelated); "topic:N" selects partition N explicitly.
+ */
+export class KafkaSource implements Source {
+  readonly name: string;
+  readonly kind = "kafka" as const;
+
+  private readonly cfg: KafkaSourceConfig;
+  private readonly groupId: string;
+  private proc?: ReturnType<typeof spawnWorker>;
+  private sink?: BatchSink;
+  private stopping = false;
+  private respawnDelay = 500;
+  private respawnTimer?: ReturnType<typeof setTimeout>;
+  private readyWaiter?: { resolve: () => void; reject: (e: Error) => void };
+  /** next[topicIdx][partition] = offset after the last one delivered (or the assigned start). */
+  private readonly next: number[][];
+  private replaySeq = 0;
+  private readonly replays = new Map<number, { resolve: (m: SourceMessage[]) => void; reject: (e: Error) => void; topic: string }>();
+  private readonly h: SourceHealth = { connected: false, events: 0, errors: 0, reconnects: 0, lastEventAt: 0 };
+  private workerErrors = 0;
+  private workerReconnects = 0;
+
+  constructor(cfg: KafkaSourceConfig) {
+    if (cfg.topics.length === 0) throw new Error(`kafka source ${cfg.name}: no topics`);
+    this.cfg = cfg;
+    this.name = cfg.name;
+    this.next = cfg.topics.map(() => []);
+    // Unique per gateway instance: a shared group id could make brokers split partitions between
+    // gateways if anyone ever subscribed with it; we only assign, so nothing is committed.
+    this.groupId = `${cfg.clientId ?? "ws-gateway"}-${cfg.name}-${randomUUID()}`;
+  }
+
+  async start(sink: BatchSink): Promise<void> {
+    if (this.proc) return;
+    this.sink = sink;
+    this.stopping = false;
+    const ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
+    const timeoutMs = this.cfg.startTimeoutMs ?? 60_000;
+    const timer = setTimeout(() => this.readyWaiter?.reject(new Error(
+      `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.h.lastError ?? "no error"})`,
+    )), timeoutMs);
+    this.spawn();
+    try {
+      await ready;
+    } catch (e) {
+      await this.stop();
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      this.readyWaiter = undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.respawnTimer);
+    const proc = this.proc;
+    this.proc = undefined;
+    this.h.connected = false;
+    if (!proc) return;
+    try {
+      proc.stdin.write(JSON.stringify({ op: "stop" } satisfies WorkerCommand) + "\n");
+      proc.stdin.end();
+    } catch {
+      // already gone
+    }
+    const killer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    await proc.exited;
+    clearTimeout(killer);
+  }
+
+  health(): SourceHealth {
+    return {
+      ...this.h,
+      errors: this.h.errors + this.workerErrors,
+      reconnects: this.h.reconnects + this.workerReconnects,
+    };
+  }
+
+  async replay(origin: string, fromPosition: number, limit: number): Promise<SourceMessage[]> {
+    const m = /^(.*):(\d+)$/.exec(origin);
+    const topic = m ? m[1]! : origin;
+    const partition = m ? Number(m[2]) : 0;
+    const proc = this.proc;
+    if (!proc) throw new Error(`kafka source ${this.name}: not running`);
+    const id = ++this.replaySeq;
+    const result = new Promise<SourceMessage[]>((resolve, reject) => this.replays.set(id, { resolve, reject, topic }));
+    const cmd: WorkerCommand = { op: "replay", id, topic, partition, from: fromPosition, limit };
+    proc.stdin.write(JSON.stringify(cmd) + "\n");
+    proc.stdin.flush();
+    const timer = setTimeout(() => this.settleReplay(id, new Error(`kafka replay ${origin} timed out`)), 30_000);
+    try {
+      return await result;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private spawn(): void {
+    const cfg: WorkerConfig = {
+      brokers: this.cfg.brokers,
+      topics: this.cfg.topics,
+      clientId: this.cfg.clientId ?? `ws-gateway-${this.name}`,
+      groupId: this.groupId,
+      fromBeginning: this.cfg.fromBeginning ?? false,
+      maxBatchSize: this.cfg.maxBatchSize ?? 2000,
+      startOffsets: this.startOffsets(),
+      rdkafka: this.cfg.rdkafka,
+    };
+    const proc = spawnWorker(this.cfg.nodePath ?? kafkaWorkerNode(), cfg, (code) => this.onExit(proc, code));
+    this.proc = proc;
+    void this.readFrames(proc);
+  }
+
+  /** Offsets to resume from after a respawn; empty on first start. */
+  private startOffsets(): WorkerConfig["startOffsets"] {
+    const out: NonNullable<WorkerConfig["startOffsets"]> = {};
+    this.next.forEach((parts, t) => {
+      parts.forEach((off, p) => {
+        (out[this.cfg.topics[t]!] ??= {})[p] = off;
+      });
+    });
+    return out;
+  }
+
+  private async readFrames(proc: ReturnType<typeof spawnWorker>): Promise<void> {
+    const reader = new FrameReader();
+    const onFrame = (frame: Buffer, type: number) => this.onFrame(frame, type);
+    try {
+      for await (const chunk of proc.stdout) reader.push(chunk, onFrame);
+    } catch (e) {
+      this.noteError(`worker stdout: ${(e as Error).message}`);
+    }
+  }
+
+  private onFrame(frame: Buffer, type: number): void {
+    if (type === FRAME_BATCH) {
+      const batch = decodeMessages(frame, 5, this.cfg.topics, (t, p, off) => {
+        this.next[t]![p] = off + 1;
+      });
+      this.h.events += batch.length;
+      this.h.lastEventAt = Date.now();
+      try {
+        this.sink?.(batch);
+      } catch (e) {
+        this.noteError(`sink: ${(e as Error).message}`);
+      }
+    } else if (type === FRAME_REPLAY) {
+      const id = frame.readUInt32BE(5);
+      const pending = this.replays.get(id);
+      if (pending) {
+        this.replays.delete(id);
+        pending.resolve(decodeMessages(frame, 9, [pending.topic]));
+      }
+    } else if (type === FRAME_JSON) {
+      this.onStatus(JSON.parse(frame.toString("utf8", 5)) as WorkerStatus);
+    }
+  }
+
+  private onStatus(s: WorkerStatus): void {
+    switch (s.type) {
+      case "assigned":
+        // Start offsets of partitions we have no message from yet: a respawn must not skip
+        // what arrives in them meanwhile.
+        for (const [topic, parts] of Object.entries(s.offsets)) {
+          const t = this.cfg.topics.indexOf(topic);
+          if (t < 0) continue;
+          for (const [p, off] of Object.entries(parts)) this.next[t]![Number(p)] ??= off;
+        }
+        break;
+      case "ready":
+        this.h.connected = true;
+        this.respawnDelay = 500;
+        this.readyWaiter?.resolve();
+        break;
+      case "health":
+        this.h.connected = s.connected;
+        this.h.lag = s.lag;
+        this.workerErrors = s.errors;
+        this.workerReconnects = s.reconnects;
+        if (s.lastError) this.h.lastError = s.lastError;
+        break;
+      case "error":
+        this.workerErrors++;
+        this.h.lastError = s.message;
+        if (s.code === -187) this.h.connected = false;
+        break;
+      case "replay-error":
+        this.settleReplay(s.id, new Error(`kafka replay: ${s.message}`));
+        break;
+    }
+  }
+
+  private settleReplay(id: number, err: Error): void {
+    const pending = this.replays.get(id);
+    this.replays.delete(id);
+    pending?.reject(err);
+  }
+
+  private noteError(msg: string): void {
+    this.h.errors++;
+    this.h.lastError = msg;
+  }
+
+  private onExit(proc: ReturnType<typeof spawnWorker>, code: number | null): void {
+    if (this.proc !== proc) return; // stopped on purpose
+    this.proc = undefined;
+    this.h.connected = false;
+    // The worker's counters restart with it; keep what it had reported.
+    this.h.errors += this.workerErrors;
+    this.h.reconnects += this.workerReconnects;
+    this.workerErrors = this.workerReconnects = 0;
+    this.noteError(`kafka worker exited with code ${code}`);
+    for (const id of [...this.replays.keys()]) this.settleReplay(id, new Error("kafka worker exited"));
+    if (this.stopping) return;
+    this.h.reconnects++;
+    this.respawnTimer = setTimeout(() => this.spawn(), this.respawnDelay);
+    this.respawnDelay = Math.min(this.respawnDelay * 2, 10_000);
+  }
+}
+
+function spawnWorker(node: string, cfg: WorkerConfig, onExit: (code: number | null) => void) {
+  return Bun.spawn([node, WORKER, JSON.stringify(cfg)], {
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "inherit",
+    onExit: (_p, code) => onExit(code),
+  });
+}
