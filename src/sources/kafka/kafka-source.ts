@@ -180,10 +180,18 @@ export class KafkaSource implements Source {
   }
 
   private async readFrames(proc: ReturnType<typeof spawnWorker>): Promise<void> {
-    const reader = new FrameReader();
-    const onFrame = (frame: Buffer, type: number) => this.onFrame(frame, type);
+    const frames = new FrameReader();
+    // Frames still buffered from a worker we stopped or replaced must not reach the sink.
+    const onFrame = (frame: Buffer, type: number) => {
+      if (this.proc === proc) this.onFrame(frame, type);
+    };
+    const reader = proc.stdout.getReader();
     try {
-      for await (const chunk of proc.stdout) reader.push(chunk, onFrame);
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        frames.push(value, onFrame);
+      }
     } catch (e) {
       this.noteError(`worker stdout: ${(e as Error).message}`);
     }

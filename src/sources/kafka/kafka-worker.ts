@@ -80,10 +80,13 @@ const common = {
   ...cfg.rdkafka,
 };
 
+/** The consumer methods we use that the package's typings omit. */
+type Consumer = InstanceType<typeof Kafka.KafkaConsumer> & { setDefaultIsTimeoutOnlyForFirstMessage(v: boolean): void };
+
 const consumer = new Kafka.KafkaConsumer(
   { ...common, "group.id": cfg.groupId, "statistics.interval.ms": 1000 },
   { "auto.offset.reset": "earliest" },
-);
+) as Consumer;
 consumer.setDefaultConsumeTimeout(500);
 // Wait for the first message only, then take whatever else is already fetched: low latency when
 // quiet, big batches under load.
@@ -189,12 +192,12 @@ function consumeLoop(): void {
 }
 
 // ---- replay: a second consumer, so seeking never disturbs the live stream's positions
-let replayConsumer: any;
+let replayConsumer: Consumer | undefined;
 let replayQueue: Promise<void> = Promise.resolve();
 
 async function replay(cmd: Extract<WorkerCommand, { op: "replay" }>): Promise<void> {
   if (!replayConsumer) {
-    const c = new Kafka.KafkaConsumer({ ...common, "group.id": `${cfg.groupId}-replay` }, { "auto.offset.reset": "earliest" });
+    const c = new Kafka.KafkaConsumer({ ...common, "group.id": `${cfg.groupId}-replay` }, { "auto.offset.reset": "earliest" }) as Consumer;
     c.setDefaultConsumeTimeout(200);
     c.setDefaultIsTimeoutOnlyForFirstMessage(true);
     await cb((d) => c.connect({ timeout: 10000 }, d));
