@@ -57,6 +57,10 @@ if (job.createPartitions || job.deleteTopics?.length) {
   admin.disconnect();
 }
 if (job.values) job.count = job.values.length;
+if (!job.count) {
+  console.log(JSON.stringify({ delivered: 0, failed: 0, ms: 0 } satisfies ProduceResult));
+  process.exit(0);
+}
 
 const producer = new Kafka.Producer({
   "bootstrap.servers": job.brokers,
@@ -82,10 +86,6 @@ const parts = job.partitions ?? job.createPartitions ?? 1;
 const first = job.start ?? 0;
 const pad = job.pad ? "x".repeat(job.pad) : "";
 const t0 = Date.now();
-if (job.count === 0) {
-  console.log(JSON.stringify({ delivered: 0, failed: 0, ms: 0 } satisfies ProduceResult));
-  process.exit(0);
-}
 let sent = 0;
 const produceUpTo = (target: number) => {
   for (; sent < target; sent++) {

@@ -2,25 +2,36 @@
  * KafkaSource against the real local KRaft broker (scripts/services.sh), producing with the real
  * librdkafka client (in a Node child, see test/helpers/kafka-tools.ts).
  */
-import { afterEach, beforeAll, describe, expect, test } from "bun:test";
-import type { SourceMessage } from "../../src/sources/source.ts";
+import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import type { IngestOutcome, SourceMessage } from "../../src/sources/source.ts";
 import { KafkaSource } from "../../src/sources/kafka/kafka-source.ts";
 import { KAFKA_BROKERS, SERVICES_TIMEOUT_MS, ensureServices, startService, stopService } from "../helpers/services.ts";
 import { KAFKA_BUILD_TIMEOUT_MS, ensureKafkaClient, produceKafka, startProducer, waitFor } from "../helpers/kafka-tools.ts";
+import { runSourceConformance } from "../sources/source-conformance.ts";
 
 const sources: KafkaSource[] = [];
+const topics: string[] = [];
 let topicSeq = 0;
-const newTopic = (tag: string) => `ks-${tag}-${process.pid}-${Date.now()}-${topicSeq++}`;
+function newTopic(tag: string): string {
+  const t = `ks-${tag}-${process.pid}-${Date.now()}-${topicSeq++}`;
+  topics.push(t);
+  return t;
+}
 
 /** Collects everything a source delivers, plus the batch sizes. */
 function collector() {
   const msgs: SourceMessage[] = [];
   const batches: number[] = [];
-  return { msgs, batches, sink: (b: SourceMessage[]) => { batches.push(b.length); msgs.push(...b); } };
+  const sink = (b: SourceMessage[]): IngestOutcome[] => {
+    batches.push(b.length);
+    msgs.push(...b);
+    return [];
+  };
+  return { msgs, batches, sink };
 }
 
-async function startSource(topics: string[], sink: (b: SourceMessage[]) => void, fromBeginning = true) {
-  const src = new KafkaSource({ name: `test-${topicSeq}`, brokers: [KAFKA_BROKERS], topics, fromBeginning });
+async function startSource(names: string[], sink: (b: SourceMessage[]) => IngestOutcome[], fromBeginning = true) {
+  const src = new KafkaSource({ name: `test-${topicSeq}`, brokers: [KAFKA_BROKERS], topics: names, fromBeginning });
   sources.push(src);
   await src.start(sink);
   return src;
@@ -55,6 +66,31 @@ beforeAll(async () => {
 
 afterEach(async () => {
   await Promise.all(sources.splice(0).map((s) => s.stop()));
+});
+
+// Test topics are unique per run; deleting them keeps the broker's data dir (and its start time)
+// from growing run after run.
+afterAll(async () => {
+  await produceKafka({ brokers: KAFKA_BROKERS, topic: "", count: 0, deleteTopics: topics.splice(0) });
+}, 60_000);
+
+// The shared Source suite. Kafka offsets start at 0 while the suite replays "after position 0"
+// expecting everything, so each topic gets one seed message at offset 0 and the source reads
+// only what arrives after start.
+runSourceConformance("kafka", async () => {
+  const origin = newTopic("conf");
+  await produceKafka({ brokers: KAFKA_BROKERS, topic: origin, createPartitions: 1, values: ["seed"] });
+  return {
+    source: new KafkaSource({ name: "conformance", brokers: [KAFKA_BROKERS], topics: [origin] }),
+    origin,
+    produce: async (topic, values) => {
+      const r = await produceKafka({ brokers: KAFKA_BROKERS, topic, count: values.length, values });
+      if (r.delivered !== values.length) throw new Error(`produce: ${JSON.stringify(r)}`);
+    },
+    supportsPositions: true,
+    supportsReplay: true,
+    cleanup: async () => {},
+  };
 });
 
 describe("KafkaSource", () => {
@@ -149,7 +185,7 @@ describe("KafkaSource", () => {
     await produceKafka({ brokers: KAFKA_BROKERS, topic, createPartitions: 1, count: 100 });
     const multi = newTopic("replay3");
     await produceKafka({ brokers: KAFKA_BROKERS, topic: multi, createPartitions: 3, count: 30 });
-    const src = await startSource([topic, multi], () => {}, false);
+    const src = await startSource([topic, multi], () => [], false);
 
     const r = await src.replay(topic, 49, 10);
     expect(r.map((m) => m.position)).toEqual([50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
