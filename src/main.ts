@@ -1,4 +1,5 @@
 import { SignJWT } from "jose";
+import { mountAdmin } from "./admin/admin-api.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfig, type GatewayConfig } from "./config/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
@@ -20,6 +21,7 @@ async function main(): Promise<void> {
   const log = new Logger(cfg.logLevel);
   const sources = await Promise.all(cfg.sources.map(createSource));
   const gateway = new Gateway(cfg, { log, sources });
+  mountAdmin(gateway);
   await gateway.start();
   await printQuickStart(cfg, gateway, log);
 

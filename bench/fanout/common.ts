@@ -111,7 +111,7 @@ export type ToServer =
 /** Server process -> orchestrator. */
 export type FromServer =
   | { t: "ready"; port: number; pid: number }
-  | { t: "pub"; expected: number; batches: number; events: number; jsUs: number }
+  | { t: "pub"; expected: number; batches: number; events: number; jsUs: number; trace?: Record<string, number> }
   | { t: "error"; message: string };
 
 /** Orchestrator -> client process. */
@@ -191,6 +191,8 @@ export class PublishController {
     private readonly batch: number,
     private readonly publishBatch: () => number,
     private readonly send: (m: FromServer) => void,
+    /** Cumulative microseconds per traced part of publishBatch, when tracing. */
+    private readonly trace?: () => Record<string, number>,
   ) {}
 
   handle(m: ToServer): void {
@@ -270,6 +272,6 @@ export class PublishController {
     const now = performance.now();
     if (!force && now - this.lastReport < 5) return;
     this.lastReport = now;
-    this.send({ t: "pub", expected: this.expected, batches: this.batches, events: this.events, jsUs: this.jsUs });
+    this.send({ t: "pub", expected: this.expected, batches: this.batches, events: this.events, jsUs: this.jsUs, trace: this.trace?.() });
   }
 }

@@ -5,10 +5,15 @@
  * ring-log append, encode once, server.publish, all in one tick.
  *
  * Env: the gateway's own (PORT, REUSE_PORT, SIMULATOR=0, JWT_SECRET, LOG_DIR, ...) plus
- * FANOUT_SERVER (ServerConfig JSON) and BENCH_METRICS=off to pass a GatewayMetrics whose metrics
- * are all no-ops (no prom-client work on the hot path, no default process metrics).
+ * FANOUT_SERVER (ServerConfig JSON), BENCH_METRICS=off to pass a GatewayMetrics whose metrics
+ * are all no-ops (no prom-client work on the hot path, no default process metrics), and
+ * BENCH_LOG=mem for the in-memory ring log. (LOG_DIR='' does not select it from the environment:
+ * the config Reader treats an empty variable as unset and falls back to ./data/log; only a
+ * CONFIG_FILE with "log": {"dir": ""} does. So the bench sets cfg.log.dir = "" itself, which is
+ * exactly what Gateway checks.)
  * Started by the orchestrator with an IPC channel.
  */
+import { Counter, Gauge, Histogram, Summary } from "prom-client";
 import { loadConfig } from "../../src/config/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
@@ -20,7 +25,10 @@ dieWithParent(10 * 60_000);
 const fcfg = JSON.parse(process.env.FANOUT_SERVER ?? "{}") as ServerConfig;
 const send = (m: FromServer) => process.send?.(m);
 
-/** A GatewayMetrics whose every metric is a no-op (the registry stays, empty). */
+/**
+ * A GatewayMetrics whose every prom-client metric is replaced by a no-op (the registry stays; the
+ * replaced metrics are simply never updated). Only metric-valued fields are touched.
+ */
 function noopMetrics(): GatewayMetrics {
   const m = new GatewayMetrics({ defaultMetrics: false });
   const noop: Record<string, unknown> = {
@@ -29,15 +37,20 @@ function noopMetrics(): GatewayMetrics {
     set() {},
     observe() {},
     reset() {},
+    remove() {},
     startTimer: () => () => 0,
   };
   noop.labels = () => noop;
   const fields = m as unknown as Record<string, unknown>;
-  for (const k of Object.keys(fields)) if (k !== "registry") fields[k] = noop;
+  for (const k of Object.keys(fields)) {
+    const v = fields[k];
+    if (v instanceof Counter || v instanceof Gauge || v instanceof Histogram || v instanceof Summary) fields[k] = noop;
+  }
   return m;
 }
 
 const cfg = loadConfig();
+if (process.env.BENCH_LOG === "mem") cfg.log.dir = "";
 const log = new Logger(cfg.logLevel);
 const metricsOff = process.env.BENCH_METRICS === "off";
 const gateway = new Gateway(cfg, metricsOff ? { log, metrics: noopMetrics() } : { log });
@@ -62,7 +75,45 @@ function publishBatch(): number {
   return deliveries;
 }
 
-const ctl = new PublishController(fcfg.batch, publishBatch, send);
+/**
+ * BENCH_TRACE=1: times the parts of a batch by wrapping them (µs, cumulative): the whole
+ * pipeline.ingest, router.route, log append, Bun's server.publish. What is left of ingest is
+ * encode, metrics and bookkeeping. The writes themselves happen after the tick, in Bun's drain.
+ */
+const trace: Record<string, number> = { ingest: 0, route: 0, append: 0, publish: 0 };
+function timed<A extends unknown[], R>(key: string, fn: (...a: A) => R): (...a: A) => R {
+  return (...a: A) => {
+    const t0 = performance.now();
+    try {
+      return fn(...a);
+    } finally {
+      trace[key]! += (performance.now() - t0) * 1000;
+    }
+  };
+}
+if (process.env.BENCH_TRACE === "1") {
+  type Internals = {
+    router: { route: (...a: unknown[]) => unknown };
+    fanout: { publisher: { publish: (...a: unknown[]) => number } };
+  };
+  const pipe = gateway.pipeline as unknown as Internals & { ingest: typeof gateway.pipeline.ingest };
+  pipe.ingest = timed("ingest", pipe.ingest.bind(pipe));
+  pipe.router.route = timed("route", pipe.router.route.bind(pipe.router));
+  const fan = (gateway as unknown as Internals).fanout;
+  fan.publisher.publish = timed("publish", fan.publisher.publish.bind(fan.publisher));
+  const get = gateway.logs.get.bind(gateway.logs);
+  const wrapped = new Set<object>();
+  gateway.logs.get = (stream: string) => {
+    const l = get(stream);
+    if (!wrapped.has(l)) {
+      wrapped.add(l);
+      l.append = timed("append", l.append.bind(l));
+    }
+    return l;
+  };
+}
+
+const ctl = new PublishController(fcfg.batch, publishBatch, send, process.env.BENCH_TRACE === "1" ? () => ({ ...trace }) : undefined);
 process.on("message", async (m: ToServer) => {
   if (m.t === "exit") {
     // Clients are gone by now; the shutdown closes the logs (the mmap store drops its dir lock).

@@ -1,8 +1,10 @@
 /** A small typed event emitter (no node:events, so it runs in browsers as is). */
 export type EventMap = { [event: string]: unknown[] };
 
+type Listener = (...args: unknown[]) => void;
+
 export class Emitter<E extends EventMap> {
-  private readonly listeners = new Map<keyof E, Set<(...args: never[]) => void>>();
+  private readonly listeners = new Map<keyof E, Set<Listener>>();
 
   /** Called when a listener throws; the other listeners still run. */
   onListenerError: (err: unknown, event: string) => void = (err, event) => {
@@ -13,7 +15,7 @@ export class Emitter<E extends EventMap> {
   on<K extends keyof E>(event: K, fn: (...args: E[K]) => void): () => void {
     let set = this.listeners.get(event);
     if (!set) this.listeners.set(event, (set = new Set()));
-    set.add(fn as (...args: never[]) => void);
+    set.add(fn as unknown as Listener);
     return () => this.off(event, fn);
   }
 
@@ -27,7 +29,7 @@ export class Emitter<E extends EventMap> {
   }
 
   off<K extends keyof E>(event: K, fn: (...args: E[K]) => void): void {
-    this.listeners.get(event)?.delete(fn as (...args: never[]) => void);
+    this.listeners.get(event)?.delete(fn as unknown as Listener);
   }
 
   protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
@@ -35,7 +37,7 @@ export class Emitter<E extends EventMap> {
     if (!set || set.size === 0) return;
     for (const fn of [...set]) {
       try {
-        (fn as (...a: E[K]) => void)(...args);
+        fn(...(args as unknown[]));
       } catch (err) {
         this.onListenerError(err, String(event));
       }

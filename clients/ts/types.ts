@@ -98,7 +98,10 @@ export interface FrameMeta {
   sourceTs?: number;
   /** Size of the frame on the wire: bytes (fb) or UTF-16 code units (json). */
   size: number;
-  /** True when the frame came from a resume replay rather than live delivery. */
+  /**
+   * True when the frame arrived while a resume of its stream was in progress: replayed from the
+   * gateway's log (or a live frame that was already in flight when the resume was sent).
+   */
   replay: boolean;
 }
 

@@ -27,8 +27,6 @@ export const CLOSE = {
   restart: { code: 1012, reason: "server restart", reconnect: true, label: "restart" },
   /** The client did not keep up: its send buffer went over the limit. Reconnect and resume. */
   slowConsumer: { code: 4008, reason: "slow consumer", reconnect: true, label: "slow_consumer" },
-  /** Idle: no traffic (not even pongs) within the idle timeout. */
-  idle: { code: 4000, reason: "idle timeout", reconnect: true, label: "idle" },
   /** Kicked by an operator. Reconnecting is allowed but the credential may be revoked. */
   kicked: { code: 4001, reason: "kicked by operator", reconnect: false, label: "kicked" },
   /** The credential expired while connected; refresh it before reconnecting. */
@@ -40,6 +38,8 @@ export function closeLabel(code: number): string {
   for (const c of Object.values(CLOSE)) if (c.code === code) return c.label;
   if (code === 1001) return "going_away";
   if (code === 1005) return "no_status";
+  // Bun drops idle sockets (no pong within the idle timeout) and backpressure overruns without a
+  // close frame; both surface here as 1006.
   if (code === 1006) return "abnormal";
   return code >= 4000 ? "app_other" : "other";
 }

@@ -79,7 +79,7 @@ afterAll(async () => {
 // only what arrives after start.
 runSourceConformance("kafka", async () => {
   const origin = newTopic("conf");
-  await produceKafka({ brokers: KAFKA_BROKERS, topic: origin, createPartitions: 1, values: ["seed"] });
+  await produceKafka({ brokers: KAFKA_BROKERS, topic: origin, createPartitions: 1, count: 1, values: ["seed"] });
   return {
     source: new KafkaSource({ name: "conformance", brokers: [KAFKA_BROKERS], topics: [origin] }),
     origin,
