@@ -39,6 +39,8 @@ works_in() { # works_in NODE_BINARY
 }
 
 [ -x "$BUN" ] || die "node_modules/.bin/bun missing: run 'npm ci --ignore-scripts && npm rebuild bun' first"
+# After `npm ci --ignore-scripts` bun is only a placeholder until its own postinstall runs.
+"$BUN" --version >/dev/null 2>&1 || { log "running bun's postinstall (npm rebuild bun)"; (cd "$ROOT" && npm rebuild bun >/dev/null); }
 if [ ! -f "$PKG_DIR/package.json" ]; then
   log "$PKG not in node_modules, installing it without its (failing) install script"
   (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund >/dev/null)
@@ -57,6 +59,24 @@ if [ "${KAFKA_BUILD_FORCE:-0}" != 1 ] && [ -f "$RUNTIME_JSON" ] && grep -q "\"$n
 fi
 started=$SECONDS
 mkdir -p "$CACHE"
+
+# npm ci wipes node_modules, so keep a copy of the built addon (and the librdkafka it loads via
+# RUNPATH $ORIGIN/../deps) outside it: a fresh clone on this machine restores it in a second
+# instead of compiling for minutes.
+pkg_ver="$(sed -n 's/^ *"version": *"\([^"]*\)".*/\1/p' "$PKG_DIR/package.json" | head -1)"
+stash="$CACHE/build-$pkg_ver-node$node_ver-linux-$arch"
+write_runtime() { printf '{ "node": "%s", "nodeVersion": "%s" }\n' "$node_bin" "$node_ver" >"$RUNTIME_JSON"; }
+if [ "${KAFKA_BUILD_FORCE:-0}" != 1 ] && [ -f "$stash/Release/confluent-kafka-javascript.node" ] && [ -x "$node_bin" ]; then
+  rm -rf "$PKG_DIR/build" && mkdir -p "$PKG_DIR/build"
+  cp -a "$stash/Release" "$stash/deps" "$PKG_DIR/build/"
+  write_runtime
+  if out="$(works_in "$node_bin" 2>/dev/null)"; then
+    log "restored the build from $stash ($out)"
+    exit 0
+  fi
+  log "cached build in $stash does not load here, rebuilding"
+  rm -rf "$PKG_DIR/build" "$stash"
+fi
 
 # System libraries librdkafka links to; only ask apt when something is missing.
 missing=()
@@ -93,5 +113,8 @@ env -u npm_config_nodedir -u npm_config_target -u npm_config_runtime -u npm_conf
   { tail -40 "$CACHE/build-kafka.log" >&2; die "node-gyp build failed (full log: $CACHE/build-kafka.log)"; }
 
 out="$(works_in "$node_bin")" || die "built, but the addon does not work in $node_bin (log: $CACHE/build-kafka.log)"
-printf '{ "node": "%s", "nodeVersion": "%s" }\n' "$node_bin" "$node_ver" >"$RUNTIME_JSON"
+write_runtime
+rm -rf "$stash" && mkdir -p "$stash/Release" "$stash/deps"
+cp -a build/Release/confluent-kafka-javascript.node "$stash/Release/"
+cp -a build/deps/librdkafka*.so* "$stash/deps/"
 log "done in $((SECONDS - started))s: $out"

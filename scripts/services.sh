@@ -53,11 +53,15 @@ live_pid() {
 # Pid of whatever listens on loopback port $1, for servers whose pid file was lost.
 port_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -1 | cut -d= -f2; }
 
-wait_until() { # wait_until SECONDS DESCRIPTION CMD...
-  local secs="$1" what="$2"; shift 2
-  local deadline=$((SECONDS + secs))
+# wait_ready NAME PIDFILE CMD...: polls CMD until it succeeds; fails at once if the server we
+# launched died (port taken, bad config) instead of waiting out the whole timeout.
+wait_ready() {
+  local name="$1" pidfile="$2"; shift 2
+  local deadline=$((SECONDS + START_TIMEOUT)) pid
+  pid="$(cat "$pidfile" 2>/dev/null || true)"
   until "$@" >/dev/null 2>&1; do
-    [ $SECONDS -lt $deadline ] || return 1
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) exited during startup"; return 1; fi
+    [ $SECONDS -lt $deadline ] || { log "$name not ready after ${START_TIMEOUT}s"; return 1; }
     sleep 0.2
   done
 }
@@ -103,6 +107,8 @@ share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 log.retention.hours=24
 log.segment.bytes=134217728
+# Tests create and delete many topics; remove deleted logs promptly (default 60 s).
+file.delete.delay.ms=1000
 num.network.threads=2
 num.io.threads=4
 EOF
@@ -136,7 +142,9 @@ start_kafka() {
   if [ -n "$(port_pid $KAFKA_PORT)" ] && kafka_ready; then log "kafka already answers on $KAFKA_PORT"; return; fi
   kafka_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
-    local id; id="$(kafka_java kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)"
+    # A cluster id is 16 random bytes in URL-safe base64 (what `kafka-storage random-uuid` prints);
+    # making it here saves a JVM start.
+    local id; id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
     kafka_java kafka.tools.StorageTool format -t "$id" -c "$KAFKA_DIR/server.properties" \
       >"$KAFKA_DIR/format.log" 2>&1 || { cat "$KAFKA_DIR/format.log" >&2; die "kafka storage format failed"; }
   fi
@@ -152,9 +160,9 @@ start_kafka() {
 }
 
 wait_kafka_ready() {
-  if ! wait_until "$START_TIMEOUT" kafka kafka_ready; then
-    tail -30 "$KAFKA_DIR/kafka.log" >&2 || true
-    die "kafka did not become ready on 127.0.0.1:$KAFKA_PORT within ${START_TIMEOUT}s (log: $KAFKA_DIR/kafka.log)"
+  if ! wait_ready kafka "$KAFKA_DIR/kafka.pid" kafka_ready; then
+    { grep -E "ERROR|FATAL|Exception" "$KAFKA_DIR/kafka.log" || tail -15 "$KAFKA_DIR/kafka.log"; } | tail -15 >&2 || true
+    die "kafka did not become ready on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_DIR/kafka.log)"
   fi
   log "kafka ready on 127.0.0.1:$KAFKA_PORT"
 }
@@ -175,8 +183,8 @@ start_nats() {
       -sd "$SVC/nats/jetstream" -l "$SVC/nats/nats.log" </dev/null >/dev/null 2>&1 9>&- &
     echo $! >"$SVC/nats/nats.pid"
   fi
-  wait_until "$START_TIMEOUT" nats nats_ready ||
-    die "nats did not become ready on 127.0.0.1:$NATS_PORT (log: $SVC/nats/nats.log)"
+  wait_ready nats "$SVC/nats/nats.pid" nats_ready ||
+    { tail -5 "$SVC/nats/nats.log" >&2 2>/dev/null; die "nats did not become ready on 127.0.0.1:$NATS_PORT (log: $SVC/nats/nats.log)"; }
   log "nats ready on 127.0.0.1:$NATS_PORT"
 }
 stop_nats() { stop_pid nats "$(nats_pid || port_pid_matching $NATS_PORT nats-server)"; rm -f "$SVC/nats/nats.pid"; }
@@ -198,8 +206,8 @@ start_redis() {
       </dev/null >/dev/null 2>&1 9>&- &
     echo $! >"$SVC/redis/redis.pid"
   fi
-  wait_until "$START_TIMEOUT" redis redis_ready ||
-    die "redis did not become ready on 127.0.0.1:$REDIS_PORT (log: $SVC/redis/redis.log)"
+  wait_ready redis "$SVC/redis/redis.pid" redis_ready ||
+    { tail -5 "$SVC/redis/redis.log" >&2 2>/dev/null; die "redis did not become ready on 127.0.0.1:$REDIS_PORT (log: $SVC/redis/redis.log)"; }
   log "redis ready on 127.0.0.1:$REDIS_PORT"
 }
 stop_redis() { stop_pid redis "$(redis_pid || port_pid_matching $REDIS_PORT redis-server)"; rm -f "$SVC/redis/redis.pid"; }

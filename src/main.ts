@@ -1,5 +1,6 @@
 import { SignJWT } from "jose";
 import { mountAdmin } from "./admin/admin-api.ts";
+import { mountWebApp } from "../clients/web/serve.ts";
 import { ConfigError } from "./config/config-error.ts";
 import { loadConfig, type GatewayConfig } from "./config/config.ts";
 import { Gateway } from "./gateway/gateway.ts";
@@ -19,9 +20,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = new Logger(cfg.logLevel);
+  // A stray error in a timer or a client library is logged, not allowed to drop every client.
+  process.on("unhandledRejection", (err) => log.error("unhandled_rejection", { error: String((err as Error)?.stack ?? err).slice(0, 500) }));
+  process.on("uncaughtException", (err) => log.error("uncaught_exception", { error: String(err?.stack ?? err).slice(0, 500) }));
   const sources = await Promise.all(cfg.sources.map(createSource));
   const gateway = new Gateway(cfg, { log, sources });
   mountAdmin(gateway);
+  await mountWebApp(gateway);
   await gateway.start();
   await printQuickStart(cfg, gateway, log);
 

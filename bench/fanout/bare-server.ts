@@ -51,6 +51,9 @@ const server = Bun.serve<Data>({
 
 let batchNo = 0;
 let id = 1;
+/** BENCH_TRACE=1: cumulative CPU µs inside server.publish, as the gateway feeder reports it. */
+const tracing = process.env.BENCH_TRACE === "1";
+const trace = { publish: 0 };
 function publishBatch(): number {
   const pt = nowMs();
   let deliveries = 0;
@@ -58,14 +61,19 @@ function publishBatch(): number {
     const si = eventStream(batchNo, i, cfg.batch, cfg.pool);
     const seq = ++seqs[si]!;
     const frame = framePrefix[si]! + seq + ',"prev":' + (seq - 1) + ',"data":' + payloadText(cfg.index, pt, id++) + "}";
-    server.publish(topics[si]!, frame);
+    if (tracing) {
+      const c0 = process.cpuUsage();
+      server.publish(topics[si]!, frame);
+      const c = process.cpuUsage(c0);
+      trace.publish += c.user + c.system;
+    } else server.publish(topics[si]!, frame);
     deliveries += server.subscriberCount(topics[si]!);
   }
   batchNo++;
   return deliveries;
 }
 
-const ctl = new PublishController(cfg.batch, publishBatch, send);
+const ctl = new PublishController(cfg.batch, publishBatch, send, tracing ? () => ({ ...trace }) : undefined);
 process.on("message", (m: ToServer) => {
   if (m.t === "exit") {
     server.stop(true);

@@ -111,7 +111,7 @@ export type ToServer =
 /** Server process -> orchestrator. */
 export type FromServer =
   | { t: "ready"; port: number; pid: number }
-  | { t: "pub"; expected: number; batches: number; events: number; jsUs: number; trace?: Record<string, number> }
+  | { t: "pub"; expected: number; batches: number; events: number; jsUs: number; jsCpuUs: number; trace?: Record<string, number> }
   | { t: "error"; message: string };
 
 /** Orchestrator -> client process. */
@@ -169,7 +169,8 @@ export function dieWithParent(maxLifetimeMs: number): void {
 
 /**
  * Drives a server's publishing. `publishBatch()` publishes one source batch in the current tick and
- * returns how many socket deliveries it will cause. Modes:
+ * returns how many socket deliveries it will cause; its wall time and CPU time (process.cpuUsage:
+ * every thread of the process, so a GC helper running meanwhile counts) are summed. Modes:
  * - sat: closed loop, at most one batch per event-loop tick, while the deliveries not yet seen by
  *   clients stay under `windowBatches` batches (so queues stay bounded and latency means something);
  * - rate: a fixed events/s on an absolute schedule, regardless of clients.
@@ -181,6 +182,7 @@ export class PublishController {
   private batches = 0;
   private events = 0;
   private jsUs = 0;
+  private jsCpuUs = 0;
   private windowBatches = 2;
   private perBatch = 1;
   private scheduled = false;
@@ -258,9 +260,12 @@ export class PublishController {
   }
 
   private one(): void {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const d = this.publishBatch();
     this.jsUs += (performance.now() - t0) * 1000;
+    const c = process.cpuUsage(c0);
+    this.jsCpuUs += c.user + c.system;
     if (d > 0) this.perBatch = d;
     this.expected += d;
     this.batches++;
@@ -272,6 +277,6 @@ export class PublishController {
     const now = performance.now();
     if (!force && now - this.lastReport < 5) return;
     this.lastReport = now;
-    this.send({ t: "pub", expected: this.expected, batches: this.batches, events: this.events, jsUs: this.jsUs, trace: this.trace?.() });
+    this.send({ t: "pub", expected: this.expected, batches: this.batches, events: this.events, jsUs: this.jsUs, jsCpuUs: this.jsCpuUs, trace: this.trace?.() });
   }
 }

@@ -19,7 +19,7 @@ import { Gateway } from "../../src/gateway/gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
 import type { EmbeddedEvent } from "../../src/sources/embedded/embedded-source.ts";
 import { Logger } from "../../src/util/logger.ts";
-import { dieWithParent, eventStream, nowMs, payloadObject, PublishController, streamPool, type FromServer, type ServerConfig, type ToServer } from "./common.ts";
+import { dieWithParent, eventStream, nowMs, payloadObject, payloadText, PublishController, streamPool, type FromServer, type ServerConfig, type ToServer } from "./common.ts";
 
 dieWithParent(10 * 60_000);
 const fcfg = JSON.parse(process.env.FANOUT_SERVER ?? "{}") as ServerConfig;
@@ -61,7 +61,39 @@ let batchNo = 0;
 let id = 1;
 const events: EmbeddedEvent[] = new Array(fcfg.batch);
 
+/**
+ * Diagnostics (bench/fanout.ts --diag 1), to split the gateway's cost into "pipeline" and
+ * "everything else in the process":
+ *   BENCH_FEED=direct: frames are built like the bare server's and handed straight to the
+ *     gateway's Bun server (server.publish), skipping routing, ring log, encoding and metrics;
+ *   BENCH_TIMERS=off: the gateway's periodic timers (slow-client sweep every 100 ms, token
+ *     expiry every 1 s, topic prune) are cleared.
+ */
+const direct = process.env.BENCH_FEED === "direct";
+type Internals = { server: { publish(topic: string, frame: string): number }; timers: ReturnType<typeof setInterval>[] };
+const internals = gateway as unknown as Internals;
+if (process.env.BENCH_TIMERS === "off") for (const t of internals.timers) clearInterval(t);
+const topics = pool.map((s) => "j:" + s);
+const framePrefix = pool.map((s) => '{"stream":' + JSON.stringify(s) + ',"seq":');
+const seqs = pool.map(() => 0);
+
+function publishDirect(): number {
+  const pt = nowMs();
+  let deliveries = 0;
+  for (let i = 0; i < fcfg.batch; i++) {
+    const si = eventStream(batchNo, i, fcfg.batch, fcfg.pool);
+    const seq = ++seqs[si]!;
+    const frame = framePrefix[si]! + seq + ',"prev":' + (seq - 1) + ',"data":' + payloadText(fcfg.index, pt, id++) + "}";
+    internals.server.publish(topics[si]!, frame);
+    const subs = gateway.index.get(pool[si]!);
+    if (subs) deliveries += subs.json + subs.fb;
+  }
+  batchNo++;
+  return deliveries;
+}
+
 function publishBatch(): number {
+  if (direct) return publishDirect();
   const pt = nowMs();
   let deliveries = 0;
   for (let i = 0; i < fcfg.batch; i++) {
@@ -76,30 +108,32 @@ function publishBatch(): number {
 }
 
 /**
- * BENCH_TRACE=1: times the parts of a batch by wrapping them (µs, cumulative): the whole
- * pipeline.ingest, router.route, log append, Bun's server.publish. What is left of ingest is
- * encode, metrics and bookkeeping. The writes themselves happen after the tick, in Bun's drain.
+ * BENCH_TRACE=1: CPU time (process.cpuUsage, µs, cumulative) of the parts of a batch, by wrapping
+ * them: the whole pipeline.ingest, router.route, log append, Bun's server.publish. What is left of
+ * ingest is encode, metrics and bookkeeping. The socket writes happen after the tick, in Bun's drain.
+ * (Wall time is useless here: on a shared 2-core machine a 20 ms call is often preempted.)
  */
 const trace: Record<string, number> = { ingest: 0, route: 0, append: 0, publish: 0 };
 function timed<A extends unknown[], R>(key: string, fn: (...a: A) => R): (...a: A) => R {
   return (...a: A) => {
-    const t0 = performance.now();
+    const c0 = process.cpuUsage();
     try {
       return fn(...a);
     } finally {
-      trace[key]! += (performance.now() - t0) * 1000;
+      const c = process.cpuUsage(c0);
+      trace[key]! += c.user + c.system;
     }
   };
 }
 if (process.env.BENCH_TRACE === "1") {
-  type Internals = {
+  type Parts = {
     router: { route: (...a: unknown[]) => unknown };
     fanout: { publisher: { publish: (...a: unknown[]) => number } };
   };
-  const pipe = gateway.pipeline as unknown as Internals & { ingest: typeof gateway.pipeline.ingest };
+  const pipe = gateway.pipeline as unknown as Parts & { ingest: typeof gateway.pipeline.ingest };
   pipe.ingest = timed("ingest", pipe.ingest.bind(pipe));
   pipe.router.route = timed("route", pipe.router.route.bind(pipe.router));
-  const fan = (gateway as unknown as Internals).fanout;
+  const fan = (gateway as unknown as Parts).fanout;
   fan.publisher.publish = timed("publish", fan.publisher.publish.bind(fan.publisher));
   const get = gateway.logs.get.bind(gateway.logs);
   const wrapped = new Set<object>();

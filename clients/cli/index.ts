@@ -172,7 +172,7 @@ export class StatsWindow {
   flush(elapsedMs: number, extra: string): string {
     const secs = elapsedMs / 1000;
     const rate = (this.count / secs).toFixed(0);
-    const kinds = [...this.perKind].map(([k, n]) => `${k} ${(n / secs).toFixed(0)}`).join(", ");
+    const kinds = [...this.perKind].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ${(n / secs).toFixed(0)}`).join(", ");
     const l = this.lat.sort((a, b) => a - b);
     const q = (p: number) => l[Math.min(l.length - 1, Math.floor(p * l.length))] ?? 0;
     const latency = l.length

@@ -140,21 +140,22 @@ export type ClientErrorKind = "gateway" | "decode" | "token" | "heartbeat" | "co
 
 /** An error reported through the "error" event or a rejected promise. */
 export class GatewayClientError extends Error {
-  constructor(
-    readonly kind: ClientErrorKind,
-    message: string,
-    /** The gateway's error frame, for kind "gateway". */
-    readonly frame?: GatewayError,
-    /** HTTP status, for kind "http". */
-    readonly status?: number,
-  ) {
+  readonly kind: ClientErrorKind;
+  /** The gateway's error frame, for kind "gateway". */
+  readonly frame?: GatewayError;
+  /** HTTP status, for kind "http". */
+  readonly status?: number;
+
+  constructor(kind: ClientErrorKind, message: string, frame?: GatewayError, status?: number) {
     super(message);
     this.name = "GatewayClientError";
+    this.kind = kind;
+    this.frame = frame;
+    this.status = status;
   }
 }
 
 export interface ClientEvents {
-  [event: string]: unknown[];
   state: [state: ConnectionState, info: StateInfo];
   open: [info: { url: string; format: Format; attempt: number }];
   close: [info: CloseInfo];

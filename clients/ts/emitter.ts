@@ -1,9 +1,10 @@
 /** A small typed event emitter (no node:events, so it runs in browsers as is). */
-export type EventMap = { [event: string]: unknown[] };
+/** Event name -> listener arguments. */
+export type EventMap<E> = { [K in keyof E]: unknown[] };
 
 type Listener = (...args: unknown[]) => void;
 
-export class Emitter<E extends EventMap> {
+export class Emitter<E extends EventMap<E>> {
   private readonly listeners = new Map<keyof E, Set<Listener>>();
 
   /** Called when a listener throws; the other listeners still run. */

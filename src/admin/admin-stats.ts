@@ -114,6 +114,7 @@ export class AdminStats {
   private latest?: StatsSnapshot;
   private timer?: ReturnType<typeof setInterval>;
   private busy = false;
+  private failures = 0;
   private readonly listeners = new Set<(s: StatsSnapshot) => void>();
 
   constructor(
@@ -128,8 +129,12 @@ export class AdminStats {
 
   start(): void {
     if (this.timer) return;
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.intervalMs);
+    const tick = () =>
+      this.sample().catch((err: Error) => {
+        if (this.failures++ === 0) this.gateway.log.error("admin_stats_failed", { error: err.message, note: "logged once" });
+      });
+    void tick();
+    this.timer = setInterval(tick, this.intervalMs);
     this.timer.unref?.();
   }
 
@@ -149,9 +154,10 @@ export class AdminStats {
     return this.listeners.size;
   }
 
-  /** The last snapshot, sampling now if there is none yet. */
+  /** The last snapshot (sampling now if there is none yet), with fresh sources and top streams. */
   async current(): Promise<StatsSnapshot> {
-    return this.latest ?? (await this.sample());
+    const s = this.latest ?? (await this.sample());
+    return { ...s, sources: sourceViews(this.gateway), topStreams: topStreams(this.gateway, this.topN) };
   }
 
   /** Up to `n` most recent points, oldest first. */
@@ -223,7 +229,8 @@ export class AdminStats {
     const rate = (now: number, before: number | undefined) => (prev ? Math.max(0, now - (before ?? 0)) / dt : 0);
     const closedNow = total(r.closedByReason);
     const closedBefore = prev ? total(prev.closedByReason) : 0;
-    const windowSec = windowStart && windowStart !== r ? (r.at - windowStart.at) / 1000 : 0;
+    // Without an earlier reading the percentiles cover everything since start.
+    const windowSec = windowStart ? (r.at - windowStart.at) / 1000 : 0;
     const eventsInBySource: Record<string, number> = {};
     for (const [src, n] of r.eventsInBySource) eventsInBySource[src] = round(rate(n, prev?.eventsInBySource.get(src)));
     return {
@@ -244,12 +251,13 @@ export class AdminStats {
       authFailures: prev ? deltaMap(r.authFailures, prev.authFailures) : {},
       rateLimited: prev ? Math.max(0, r.rateLimited - prev.rateLimited) : 0,
       latencyWindowSec: round(windowSec),
-      ingestMs: latency(bucketDelta(r.ingest, windowStart === r ? undefined : windowStart?.ingest)),
-      publishMs: latency(bucketDelta(r.publish, windowStart === r ? undefined : windowStart?.publish)),
+      ingestMs: latency(bucketDelta(r.ingest, windowStart?.ingest)),
+      publishMs: latency(bucketDelta(r.publish, windowStart?.publish)),
       eventsInBySource,
       totals: { eventsIn: r.eventsIn, framesOut: r.framesOut, bytesOut: r.bytesOut, opened: r.opened, closed: closedNow, drops: r.drops },
-      sources: sourceViews(this.gateway),
-      topStreams: topStreams(this.gateway, this.topN),
+      // Scanning every stream is only worth it while someone watches the feed.
+      sources: this.listeners.size > 0 ? sourceViews(this.gateway) : [],
+      topStreams: this.listeners.size > 0 ? topStreams(this.gateway, this.topN) : [],
     };
   }
 }

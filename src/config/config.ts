@@ -1,4 +1,6 @@
+import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { ApiKeyStore } from "../gateway/auth/api-key-store.ts";
 import { ConfigError } from "./config-error.ts";
 import { Reader } from "./reader.ts";
 import { validateSourceDefs, type SourceDef } from "../sources/source-factory.ts";
@@ -186,6 +188,14 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     // A burst below the rate would refuse traffic the rate allows.
     cfg.limits.messageBurst = Math.ceil(cfg.limits.messagesPerSecond);
   }
+  if (apiKeysFile) {
+    // Loaded here too so a missing or malformed file is a ConfigError (exit 2), not a crash at start.
+    try {
+      ApiKeyStore.fromFile(apiKeysFile);
+    } catch (err) {
+      r.problem(`API_KEYS_FILE (${apiKeysFile}): ${(err as Error).message}`);
+    }
+  }
   if (!jwtSecret && !cfg.auth.jwt.publicKeyPem && !jwksUrl && !apiKeysFile && !cfg.auth.allowAnonymous) {
     r.problem("no way to authenticate: set JWT_SECRET, JWT_PUBLIC_KEY, JWKS_URL, API_KEYS_FILE or ALLOW_ANONYMOUS=1");
   }
@@ -228,11 +238,21 @@ function randomSecret(): string {
 }
 
 function readMaybeFile(value: string, r: Reader): string | undefined {
-  if (value.includes("-----BEGIN")) return value;
+  let pem = value;
+  if (!value.includes("-----BEGIN")) {
+    try {
+      pem = readFileSync(value, "utf8");
+    } catch (err) {
+      r.problem(`JWT_PUBLIC_KEY: not a PEM and not a readable file (${(err as Error).message})`);
+      return undefined;
+    }
+  }
+  // A key that does not parse would refuse every token at runtime; refuse the deploy instead.
   try {
-    return readFileSync(value, "utf8");
+    createPublicKey(pem);
   } catch (err) {
-    r.problem(`JWT_PUBLIC_KEY: not a PEM and not a readable file (${(err as Error).message})`);
+    r.problem(`JWT_PUBLIC_KEY: not a valid PEM public key (${(err as Error).message})`);
     return undefined;
   }
+  return pem;
 }

@@ -149,7 +149,7 @@ export class Gateway {
         perMessageDeflate: false,
         publishToSelf: false,
         open: (ws) => this.onOpen(ws),
-        message: (ws, msg) => ws.data.session?.handleMessage(typeof msg === "string" ? msg : new Uint8Array(msg)),
+        message: (ws, msg) => this.onMessage(ws, msg),
         close: (ws, code, reason) => this.onClose(ws, code, reason),
       },
     });
@@ -184,9 +184,16 @@ export class Gateway {
     this.log.info("gateway_draining", { connections: this.sessions.size });
     this.simulator?.stop();
     this.server?.stop(false);
-    for (const s of this.sessions.all()) s.close(CLOSE.restart, undefined, graceMs);
+    // Bun runs the close handler as soon as close() is called and writes what is still queued in
+    // the background, where stop(true) would cut it off (the client would lose its backlog and the
+    // 1012). So a client with output queued gets up to the grace period to read it.
+    let backlog = false;
+    for (const s of this.sessions.all()) {
+      if (s.conn.bufferedAmount() > 0) backlog = true;
+      s.close(CLOSE.restart, undefined, graceMs);
+    }
     const deadline = Date.now() + graceMs;
-    while (this.sessions.size > 0 && Date.now() < deadline) await Bun.sleep(20);
+    while ((this.sessions.size > 0 || backlog) && Date.now() < deadline) await Bun.sleep(20);
     for (const t of this.timers) clearInterval(t);
     await Promise.allSettled(this.sources.map((s) => s.stop()));
     this.router.stop();
@@ -235,6 +242,19 @@ export class Gateway {
     this.metrics.connections.set(this.sessions.size);
     this.metrics.connectionsOpened.inc({ auth: d.identity.via });
     this.log.info("connection_open", { conn: session.id, user: d.identity.userId, via: d.identity.via, ip: d.ip, format: d.format });
+  }
+
+  private onMessage(ws: ServerWebSocket<UpgradeData>, msg: string | Buffer): void {
+    const session = ws.data.session;
+    if (!session) return;
+    try {
+      session.handleMessage(typeof msg === "string" ? msg : new Uint8Array(msg));
+    } catch (err) {
+      // A bug in handling one request costs that client its connection, never the process.
+      this.log.error("request_failed", { conn: session.id, user: session.identity.userId, error: (err as Error).message, stack: (err as Error).stack?.split("\n").slice(0, 4).join(" | ") });
+      session.sendError("internal", "internal error", undefined);
+      session.close(CLOSE.internal);
+    }
   }
 
   private onClose(ws: ServerWebSocket<UpgradeData>, code: number, reason: string): void {

@@ -69,8 +69,17 @@ export class ResumeService implements ResumeHandler {
       this.unavailable(session, stream, lastSeq, problem, id);
       return;
     }
+    if (!log) {
+      // Nothing logged yet and the client has seen nothing (position 0): nothing to replay, go live.
+      session.addStream(stream);
+      this.metrics.resumes.inc({ result: "served" });
+      const msg: Record<string, unknown> = { event: "resumed", stream, from: 0, to: 0, replayed: 0, epoch: "" };
+      if (id !== undefined) msg.id = id;
+      session.sendControl(msg);
+      return;
+    }
     session.resuming.set(stream, gen);
-    this.replay(session, log!, stream, gen, lastSeq, lastSeq, 0, id);
+    this.replay(session, log, stream, gen, lastSeq, lastSeq, 0, id);
   }
 
   /**
@@ -79,8 +88,10 @@ export class ResumeService implements ResumeHandler {
    */
   private async fillFromSource(session: Session, log: StreamLog, stream: string, gen: number, lastSeq: number, problem: Unavailable, id?: RequestId): Promise<void> {
     let events: StreamEvent[] | undefined;
+    // The seq where the source's part must join the log's.
+    const joinAt = log.position().oldest;
     try {
-      events = await this.sourceReplay!.fetch(stream, lastSeq, log.position().oldest, this.maxSourceEvents);
+      events = await this.sourceReplay!.fetch(stream, lastSeq, joinAt, this.maxSourceEvents);
     } catch (err) {
       this.log.warn("source_replay_failed", { stream, error: (err as Error).message });
     }
@@ -97,7 +108,7 @@ export class ResumeService implements ResumeHandler {
     }
     this.metrics.replayedEvents.inc(events.length);
     this.metrics.resumes.inc({ result: "source_fallback" });
-    this.replay(session, log, stream, gen, lastSeq, cursor, events.length, id);
+    this.replay(session, log, stream, gen, lastSeq, cursor, events.length, id, joinAt);
   }
 
   /** Undefined when every event after `lastSeq` is still in the log; otherwise why not. */
@@ -110,15 +121,20 @@ export class ResumeService implements ResumeHandler {
     if (pos.head === 0 || lastSeq >= pos.oldest) return undefined;
     // Sparse seqs (source offsets) are fine as long as nothing between lastSeq and oldest was evicted.
     const oldest = log.readAfter(pos.oldest - 1, 1)[0];
-    if (oldest && oldest.prev <= lastSeq) return undefined;
+    // prev 0 above seq 1 means the log began mid-stream (this gateway started reading after
+    // earlier events): what preceded it is unknown, not absent, so only the source can tell.
+    if (oldest && oldest.prev <= lastSeq && (oldest.prev > 0 || oldest.seq === 1)) return undefined;
     return { reason: OLDER, ...at };
   }
 
-  private replay(session: Session, log: StreamLog, stream: string, gen: number, from: number, cursor: number, sent: number, id?: RequestId): void {
+  private replay(session: Session, log: StreamLog, stream: string, gen: number, from: number, cursor: number, sent: number, id?: RequestId, joinAt?: number): void {
     if (session.closed || session.closing || session.resuming.get(stream) !== gen) return;
-    if (cursor !== from) {
-      // Resumed after a pause: the log may have dropped what we had not sent yet.
-      const problem = this.check(log, cursor, undefined);
+    if (cursor !== from || joinAt !== undefined) {
+      // Resumed after a pause or a source fill: the log may have dropped what we had not sent yet.
+      // After a fill, the log still holding the seq the fill stopped before is the join.
+      const oldest = log.position().oldest;
+      const joined = joinAt !== undefined && oldest !== 0 && oldest <= joinAt;
+      const problem = joined ? undefined : this.check(log, cursor, undefined);
       if (problem) {
         session.resuming.delete(stream);
         this.unavailable(session, stream, cursor, { ...problem, reason: "log moved past the replay (client too slow)" }, id);
@@ -126,18 +142,21 @@ export class ResumeService implements ResumeHandler {
       }
     }
     for (;;) {
+      // Checked before each chunk, also when resuming after a pause: a client that has not read
+      // what it was sent gets nothing more until it does (the log buffers meanwhile).
+      if (session.conn.bufferedAmount() > this.pauseAboveBytes) {
+        setTimeout(() => this.replay(session, log, stream, gen, from, cursor, sent, id, joinAt), 5);
+        return;
+      }
       const events = log.readAfter(cursor, CHUNK);
       for (const ev of events) {
-        session.conn.send(this.encode(ev, session.format));
+        // The log's first event may not name its predecessor (prev 0); the client's is `cursor`.
+        session.conn.send(this.encode(ev.prev < cursor ? { ...ev, prev: cursor } : ev, session.format));
         cursor = ev.seq;
       }
       sent += events.length;
       this.metrics.replayedEvents.inc(events.length);
       if (events.length < CHUNK) break;
-      if (session.conn.bufferedAmount() > this.pauseAboveBytes) {
-        setTimeout(() => this.replay(session, log, stream, gen, from, cursor, sent, id), 5);
-        return;
-      }
     }
     // Caught up with the head in this tick: subscribing now leaves no gap and no duplicate.
     session.resuming.delete(stream);

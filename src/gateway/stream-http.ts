@@ -23,7 +23,12 @@ export class StreamHttp {
   async handle(req: Request, url: URL): Promise<Response> {
     if (req.method !== "GET") return httpError(405, "method_not_allowed", "use GET");
     const [, route, ...rest] = url.pathname.split("/");
-    const stream = decodeURIComponent(rest.join("/"));
+    let stream: string;
+    try {
+      stream = decodeURIComponent(rest.join("/"));
+    } catch {
+      return httpError(400, "bad_request", "malformed stream name");
+    }
     let who: Identity;
     try {
       who = await this.auth.authenticate(extractCredentials(req, url));

@@ -179,10 +179,7 @@ export class GatewayMetrics {
     if (this.target === target) return;
     this.target = target;
     this.health = undefined;
-    for (const s of target.sources) {
-      this.ingestLatency.zero({ source: s.name });
-      for (const kind of STREAM_KINDS) this.eventsIn.inc({ source: s.name, kind }, 0);
-    }
+    for (const s of target.sources) for (const kind of STREAM_KINDS) this.eventsIn.inc({ source: s.name, kind }, 0);
   }
 
   async render(): Promise<string> {

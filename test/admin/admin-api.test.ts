@@ -40,7 +40,7 @@ describe("admin auth", () => {
 
   test("every API route answers 401 without the token, with a wrong one, or another scheme", async () => {
     for (const [method, path] of routes) {
-      for (const headers of [{}, { authorization: "Bearer wrong-token" }, { authorization: `Basic ${btoa("admin:" + ADMIN_TOKEN)}` }, { authorization: `Bearer ${JWT_SECRET}` }]) {
+      for (const headers of [{} as Record<string, string>, { authorization: "Bearer wrong-token" }, { authorization: `Basic ${btoa("admin:" + ADMIN_TOKEN)}` }, { authorization: `Bearer ${JWT_SECRET}` }]) {
         const res = await fetch(tg.base + path, { method, headers });
         expect(res.status, `${method} ${path} ${JSON.stringify(headers)}`).toBe(401);
         // /admin/api/bindings is served by bindings-routes.ts (mounted by the Gateway), without the header.

@@ -110,6 +110,40 @@ describe.skipIf(!existsSync(CHROMIUM))("admin dashboard in Chromium", () => {
     for (const c of clients) expect(c.ws.readyState).toBe(WebSocket.OPEN);
   }, 30_000);
 
+  test("points at another gateway when that gateway allows this origin (ADMIN_CORS_ORIGINS)", async () => {
+    const other = await startGateway({ admin: { corsOrigins: [tg.base] } });
+    const closed = await startGateway();
+    const elsewhere = await connectClient(other.base, "elsewhere", ["ticker.btc_usdt"]);
+    try {
+      await page.fill("#base", other.base);
+      await page.fill("#token", ADMIN_TOKEN);
+      await page.click("#connect");
+      await page.waitForSelector('#connections tbody tr[data-user="elsewhere"]', { timeout: 10_000 });
+      await page.waitForFunction(() => document.querySelector("#kpi-connections .value")?.textContent === "1");
+      expect(await page.isVisible('#connections tbody tr[data-user="alice"]')).toBe(false);
+      // A kick from this page reaches the other gateway.
+      page.once("dialog", (d) => void d.accept());
+      await page.click('#connections tbody tr[data-user="elsewhere"] button.kick');
+      expect((await elsewhere.closed).code).toBe(4001);
+
+      // A gateway that does not list this origin cannot be read from the page.
+      await page.fill("#base", closed.base);
+      await page.fill("#token", ADMIN_TOKEN);
+      await page.click("#connect");
+      await page.waitForFunction(() => document.querySelector("#error")?.textContent?.includes("ADMIN_CORS_ORIGINS"));
+      expect(await page.textContent("#status-text")).toBe("unreachable");
+    } finally {
+      elsewhere.ws.close();
+      await other.stop();
+      await closed.stop();
+    }
+    // Back to the first gateway: its token is still in this tab's session storage.
+    await page.fill("#base", tg.base);
+    await page.click("#connect");
+    await page.waitForFunction(() => document.querySelector("#status-text")?.textContent === "live");
+    await page.waitForSelector('#connections tbody tr[data-user="alice"]');
+  }, 30_000);
+
   test("screenshot", async () => {
     // Some churn so the disconnect and problem charts have something to show.
     const churn: Promise<unknown>[] = [];

@@ -152,6 +152,25 @@ describe("dedupe and gaps", () => {
   });
 });
 
+describe("epochs", () => {
+  test("a stream acked without an epoch (no log yet) asks for it once with a resume from its first frame", () => {
+    const c = client();
+    const seqs: number[] = [];
+    c.subscribe(S, (f) => seqs.push(f.seq));
+    const ws = openAndAck(c, [S], { [S]: "" });
+    ws.deliver(frame(1, 0));
+    expect(ws.requests("resume")).toEqual([{ action: "resume", positions: { [S]: 1 }, id: expect.any(Number) }]);
+    ws.deliver(frame(2)); // live, in flight: accepted (it follows 1)
+    ws.deliver(frame(2)); // replayed by the resume: duplicate
+    ws.deliver({ event: "resumed", stream: S, from: 1, to: 2, replayed: 1, epoch: "e7" });
+    ws.deliver(frame(3));
+    expect(seqs).toEqual([1, 2, 3]);
+    expect(c.positions()).toEqual({ [S]: { seq: 3, epoch: "e7" } });
+    expect(ws.requests("resume").length).toBe(1);
+    c.close();
+  });
+});
+
 describe("reconnect and resume", () => {
   test("after a drop, every stream resumes from its own last seq with its epoch; streams without one subscribe", async () => {
     const c = client();

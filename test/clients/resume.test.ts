@@ -234,7 +234,7 @@ describe.each(["json", "fb"] as Format[])("real gateway, %s", (format) => {
   }, 20_000);
 
   test("a gateway that lost its log reports resume_unavailable; the app takes a snapshot and carries on", async () => {
-    const stream = `ticker.lost_${format}`;
+    const stream = `ticker.lost_${format}` as const;
     const reported: ResumeUnavailable[] = [];
     const client = new GatewayClient({ url: gw.wsUrl, format, token, backoff: { baseMs: 1500, maxMs: 3000 }, onResumeUnavailable: (i) => reported.push(i) });
     const rec = record(client);

@@ -60,7 +60,14 @@ export class JwtVerifier {
       if (!this.hmacKey) throw new AuthError("invalid_token", `algorithm ${alg} not accepted`);
       return this.hmacKey;
     }
-    if (this.jwks) return this.jwks(header) as Promise<jose.CryptoKey>;
+    if (this.jwks) {
+      // No key for this token is the token's problem; an unreachable key service or a bad answer
+      // from it (plain JOSEError, JWKSInvalid, fetch errors) is not, and must not read as a bad token.
+      return (this.jwks(header) as Promise<jose.CryptoKey>).catch((err: unknown) => {
+        if (err instanceof jose.errors.JOSEError && err.constructor !== jose.errors.JOSEError && !(err instanceof jose.errors.JWKSInvalid)) throw err;
+        throw new AuthError("auth_unavailable", "key service unavailable");
+      });
+    }
     if (this.cfg.publicKeyPem) {
       let key = this.pemKeys.get(alg);
       if (!key) {

@@ -86,6 +86,7 @@ export class KafkaSource implements Source {
     this.groupId = `${cfg.clientId ?? "ws-gateway"}-${cfg.name}-${randomUUID()}`;
   }
 
+  /** Starts (or, after stop(), resumes from the offsets already delivered) reading. */
   async start(sink: BatchSink): Promise<void> {
     if (this.proc) return;
     this.sink = sink;
@@ -95,8 +96,8 @@ export class KafkaSource implements Source {
     const timer = setTimeout(() => this.readyWaiter?.reject(new Error(
       `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.h.lastError ?? "no error"})`,
     )), timeoutMs);
-    this.spawn();
     try {
+      this.spawn();
       await ready;
     } catch (e) {
       await this.stop();
@@ -133,6 +134,12 @@ export class KafkaSource implements Source {
     };
   }
 
+  /**
+   * Reads `origin` (see the class comment for the partition) after `fromPosition`, via a separate
+   * consumer in the worker so the live stream is not disturbed. When retention already deleted
+   * fromPosition + 1, the answer starts at the oldest retained offset: callers detect the gap by
+   * comparing the first position with fromPosition + 1.
+   */
   async replay(origin: string, fromPosition: number, limit: number): Promise<SourceMessage[]> {
     const m = /^(.*):(\d+)$/.exec(origin);
     const topic = m ? m[1]! : origin;

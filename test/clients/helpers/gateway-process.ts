@@ -45,6 +45,12 @@ export interface GatewayProcessOptions {
   env?: Record<string, string>;
 }
 
+/** Children still running, killed if the test process exits without stopping them. */
+const live = new Set<ReturnType<typeof Bun.spawn>>();
+process.on("exit", () => {
+  for (const p of live) p.kill("SIGKILL");
+});
+
 export class GatewayProcess {
   proc?: ReturnType<typeof Bun.spawn>;
   /** Last lines of the child's output, for failure messages. */
@@ -81,6 +87,8 @@ export class GatewayProcess {
       stderr: "pipe",
     });
     this.proc = proc;
+    live.add(proc);
+    void proc.exited.then(() => live.delete(proc));
     this.starts++;
     void this.collect(proc.stdout as ReadableStream<Uint8Array>);
     void this.collect(proc.stderr as ReadableStream<Uint8Array>);
@@ -128,9 +136,12 @@ export class GatewayProcess {
 
   private async collect(stream: ReadableStream<Uint8Array>): Promise<void> {
     const dec = new TextDecoder();
+    const reader = stream.getReader();
     try {
-      for await (const chunk of stream) {
-        for (const line of dec.decode(chunk).split("\n")) {
+      for (;;) {
+        const { value: chunk, done } = await reader.read();
+        if (done) return;
+        for (const line of dec.decode(chunk, { stream: true }).split("\n")) {
           if (!line) continue;
           this.output.push(line);
           if (this.output.length > 200) this.output.shift();

@@ -4,7 +4,7 @@
  *
  * Nothing here talks to a broker; see drivers.ts for the per-source producers.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
@@ -275,7 +275,7 @@ export class InProcessGateway extends GatewayBase {
   static async start(cfgFile: E2eConfigFile, env: Record<string, string> = {}, readyTimeoutMs = 60_000): Promise<InProcessGateway> {
     // log.dir "" keeps the ring logs in memory: nothing on disk to clean up.
     const file = writeConfig({ log: { dir: "" }, ...cfgFile });
-    const cfg = loadConfig({ ...baseEnv, LOG_LEVEL: "warn", ...env, CONFIG_FILE: file });
+    const cfg = loadConfig({ ...baseEnv, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn", ...env, CONFIG_FILE: file });
     const sources = await Promise.all(cfg.sources.map(createSource));
     const gw = new Gateway(cfg, { sources, log: new Logger(cfg.logLevel) });
     const g = new InProcessGateway(gw);
@@ -363,6 +363,7 @@ export class ChildGateway extends GatewayBase {
 
   /** SIGKILL: no drain, no flush. */
   async kill9(): Promise<void> {
+    this.noteChildren();
     this.proc.kill(9);
     await this.proc.exited;
     running.delete(this);
@@ -371,12 +372,94 @@ export class ChildGateway extends GatewayBase {
   async stop(): Promise<void> {
     running.delete(this);
     if (this.proc.exitCode !== null) return;
+    this.noteChildren();
     this.proc.kill("SIGTERM");
     const t = setTimeout(() => this.proc.kill(9), 8000);
     await this.proc.exited;
     clearTimeout(t);
   }
+
+  /** Processes the gateway started (the Kafka worker), remembered before it goes away. */
+  private children: Proc[] = [];
+  get startedProcesses(): readonly Proc[] {
+    return this.children;
+  }
+  private noteChildren(): void {
+    this.children = descendants(this.proc.pid);
+    exited.add(this);
+  }
+
+  /**
+   * Waits up to `waitMs` for the processes this gateway had started to end by themselves after it
+   * died; SIGKILLs (by pid) those still there and returns them.
+   */
+  async reapOrphans(waitMs: number): Promise<Proc[]> {
+    const deadline = Date.now() + waitMs;
+    let alive = this.children.filter(isAlive);
+    while (alive.length && Date.now() < deadline) {
+      await Bun.sleep(50);
+      alive = alive.filter(isAlive);
+    }
+    for (const p of alive) process.kill(p.pid, 9);
+    this.children = [];
+    exited.delete(this);
+    return alive;
+  }
 }
+
+/** A process by pid and command line (the command line guards against pid reuse). */
+export interface Proc {
+  pid: number;
+  cmd: string;
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ").trim();
+  } catch {
+    return "";
+  }
+}
+
+function isAlive(p: Proc): boolean {
+  const cmd = cmdline(p.pid);
+  if (cmd !== p.cmd) return false;
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${p.pid}/status`, "utf8"));
+  } catch {
+    return false;
+  }
+}
+
+/** Every descendant of `pid`, from /proc. */
+function descendants(pid: number): Proc[] {
+  const out: Proc[] = [];
+  const walk = (p: number) => {
+    let tasks: string[] = [];
+    try {
+      tasks = readdirSync(`/proc/${p}/task`);
+    } catch {
+      return;
+    }
+    for (const t of tasks) {
+      let kids = "";
+      try {
+        kids = readFileSync(`/proc/${p}/task/${t}/children`, "utf8");
+      } catch {
+        continue;
+      }
+      for (const k of kids.split(/\s+/).filter(Boolean).map(Number)) {
+        out.push({ pid: k, cmd: cmdline(k) });
+        walk(k);
+      }
+    }
+  };
+  walk(pid);
+  return out;
+}
+
+/** Child gateways that are gone but may have left processes behind. */
+const exited = new Set<ChildGateway>();
 
 const running = new Set<E2eGateway>();
 const clients = new Set<WsClient>();
@@ -394,5 +477,9 @@ export async function cleanupAll(): Promise<void> {
   clients.clear();
   await Promise.allSettled([...running].map((g) => g.stop()));
   running.clear();
+  for (const g of [...exited]) {
+    const left = await g.reapOrphans(5000);
+    if (left.length) console.warn(`e2e cleanup: killed ${left.length} process(es) a gateway left behind: ${left.map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`).join("; ")}`);
+  }
   for (const d of tmpDirs.splice(0)) rmSync(d, { recursive: true, force: true });
 }

@@ -1,0 +1,424 @@
+/**
+ * End-to-end latency bench: producer -> real broker -> gateway source -> WebSocket clients.
+ *
+ * One gateway (`bun src/main.ts`, a child process) reads Redis Streams, NATS JetStream and Kafka at
+ * once. For each source in turn a producer using that broker's real client sends a fixed event rate
+ * (events spread round-robin over `--pairs` streams `trades.<source>_p<j>`), each payload carrying
+ * its send time (`t`, ms since epoch with sub-ms precision). `--clients` WebSockets in `--procs`
+ * client processes subscribe to `--subs` pairs of every source each and record receive time - `t`
+ * for every frame of the measured window (after a warm-up). Printed: p50/p99/p99.9/max per source,
+ * the achieved event rate, frames delivered vs expected.
+ *
+ * Kafka's producer runs in a Node child (librdkafka cannot load in Bun); its `linger.ms` is 0, so
+ * the figure is the pipeline's latency, not producer batching.
+ *
+ * Usage: bun bench/e2e.ts [--rate 1000] [--clients 2000] [--procs 2] [--pairs 20] [--subs 2]
+ *                          [--seconds 10] [--warmup 2] [--sources redis,nats,kafka]
+ * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
+ * Bounded: aborts after BENCH_MAX_SECONDS (default 115).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { connect } from "@nats-io/transport-node";
+import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
+import { Redis } from "ioredis";
+import { SignJWT } from "jose";
+import type { Subprocess } from "bun";
+import { Histogram, dieWithParent } from "./fanout/common.ts";
+
+type SourceKind = "redis" | "nats" | "kafka";
+
+interface ClientConfig {
+  url: string;
+  secret: string;
+  /** Global index of this process's first client, and how many it opens. */
+  first: number;
+  count: number;
+  pairs: number;
+  subs: number;
+  sources: SourceKind[];
+}
+
+type ToClient = { t: "report" } | { t: "exit" };
+type FromClient =
+  | { t: "ready"; opened: number; failed: number }
+  | { t: "report"; sparse: number[]; measured: number; max: number }
+  | { t: "error"; message: string };
+
+/** Pairs client `k` subscribes to, per source: `subs` consecutive pair indices from k. */
+function clientPairs(k: number, subs: number, pairs: number): number[] {
+  return Array.from({ length: subs }, (_, j) => (k + j) % pairs);
+}
+
+const pairName = (src: SourceKind, j: number) => `${src}_p${j}`;
+
+/** The payload: `m` 1 inside the measured window, `t` last so parseFloat stops at the brace. */
+function payload(src: SourceKind, i: number, pairs: number, measured: boolean, t: number): string {
+  return `{"m":${measured ? 1 : 0},"pair":"${pairName(src, i % pairs)}","i":${i},"t":${t}}`;
+}
+
+const nowMs = () => performance.timeOrigin + performance.now();
+
+// ====================================================================================== client
+
+async function runClient(): Promise<void> {
+  dieWithParent(180_000);
+  const cfg = JSON.parse(process.env.E2E_BENCH_CLIENT ?? "{}") as ClientConfig;
+  const send = (m: FromClient) => process.send?.(m);
+  const hist = new Histogram();
+  let measured = 0;
+  let maxUs = 0;
+  const origin = performance.timeOrigin;
+  const onFrame = (e: MessageEvent) => {
+    const s = e.data as string;
+    if (s.indexOf('"m":1') < 0) return; // warm-up frame or control frame
+    const i = s.lastIndexOf('"t":');
+    if (i < 0) return;
+    const us = (origin + performance.now() - parseFloat(s.slice(i + 4))) * 1000;
+    hist.record(us);
+    if (us > maxUs) maxUs = us;
+    measured++;
+  };
+  const key = new TextEncoder().encode(cfg.secret);
+  const sockets: WebSocket[] = [];
+  let failed = 0;
+
+  const open = async (k: number): Promise<void> => {
+    const token = await new SignJWT({ roles: ["trader"] }).setProtectedHeader({ alg: "HS256" }).setSubject(`b${k}`).setIssuedAt().setExpirationTime("1h").sign(key);
+    const streams = cfg.sources.flatMap((src) => clientPairs(k, cfg.subs, cfg.pairs).map((j) => `trades.${pairName(src, j)}`));
+    await new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`${cfg.url}?token=${token}`);
+      const timer = setTimeout(() => reject(new Error("connect/subscribe timeout")), 30_000);
+      ws.onopen = () => ws.send(JSON.stringify({ action: "subscribe", streams, id: 1 }));
+      ws.onmessage = (e) => {
+        const m = JSON.parse(e.data as string) as { event?: string; streams?: string[] };
+        if (m.event === "subscribed" && m.streams?.length === streams.length) {
+          clearTimeout(timer);
+          ws.onmessage = onFrame;
+          sockets.push(ws);
+          resolve();
+        } else if (m.event === "error") {
+          clearTimeout(timer);
+          reject(new Error(JSON.stringify(m)));
+        }
+      };
+      ws.onerror = () => (clearTimeout(timer), reject(new Error("socket error")));
+    });
+  };
+
+  // Open in waves, so the gateway's accept loop is not flooded on a 2-core machine.
+  const WAVE = 100;
+  for (let k = cfg.first; k < cfg.first + cfg.count; k += WAVE) {
+    const wave = [];
+    for (let j = k; j < Math.min(k + WAVE, cfg.first + cfg.count); j++) wave.push(open(j).catch(() => void failed++));
+    await Promise.all(wave);
+  }
+  send({ t: "ready", opened: sockets.length, failed });
+  process.on("message", (m: ToClient) => {
+    if (m.t === "report") {
+      send({ t: "report", sparse: hist.toSparse(), measured, max: maxUs });
+      hist.reset();
+      measured = 0;
+      maxUs = 0;
+    } else if (m.t === "exit") {
+      for (const ws of sockets) ws.close();
+      setTimeout(() => process.exit(0), 200);
+    }
+  });
+}
+
+// ================================================================================= orchestrator
+
+interface Args {
+  rate: number;
+  clients: number;
+  procs: number;
+  pairs: number;
+  subs: number;
+  seconds: number;
+  warmup: number;
+  sources: SourceKind[];
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 2, sources: ["redis", "nats", "kafka"] };
+  for (let i = 0; i < argv.length; i += 2) {
+    const k = argv[i]!.replace(/^--/, "");
+    const v = argv[i + 1] ?? "";
+    if (k === "sources") a.sources = v.split(",").filter(Boolean) as SourceKind[];
+    else if (k in a) (a as unknown as Record<string, number>)[k] = Number(v);
+    else throw new Error(`unknown option --${k}`);
+  }
+  return a;
+}
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const BUN = process.execPath;
+const children = new Set<Subprocess>();
+const cleanups: (() => Promise<unknown> | unknown)[] = [];
+
+/** Stops the gateway gracefully (its Kafka worker with it), removes what was created, kills the rest. */
+async function cleanup(): Promise<void> {
+  for (const c of cleanups.splice(0).reverse()) await Promise.resolve().then(c).catch(() => undefined);
+  for (const p of children) p.kill("SIGKILL");
+}
+
+async function freePort(): Promise<number> {
+  const s = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
+  const p = s.port;
+  s.stop(true);
+  return p;
+}
+
+async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Sends `rate` events/s for `warmup` + `seconds` s through `produce(value)`; returns the measured count. */
+async function paced(src: SourceKind, a: Args, produce: (v: string) => void): Promise<{ measured: number; perPair: number[]; rate: number }> {
+  const total = Math.round(a.rate * (a.warmup + a.seconds));
+  const warm = Math.round(a.rate * a.warmup);
+  const perPair = new Array(a.pairs).fill(0);
+  const t0 = performance.now();
+  let sent = 0;
+  let tMeasure = 0;
+  while (sent < total) {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * a.rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const measured = sent >= warm;
+      if (sent === warm) tMeasure = performance.now();
+      if (measured) perPair[sent % a.pairs]++;
+      produce(payload(src, sent, a.pairs, measured, nowMs()));
+    }
+    await Bun.sleep(1);
+  }
+  const secs = (performance.now() - tMeasure) / 1000;
+  return { measured: total - warm, perPair, rate: (total - warm) / secs };
+}
+
+/** Node script producing to Kafka at the paced rate: the same schedule as paced(), in Node. */
+const KAFKA_PRODUCER = String.raw`
+const Kafka = require("@confluentinc/kafka-javascript");
+const c = JSON.parse(process.env.BENCH_KAFKA);
+const now = () => performance.timeOrigin + performance.now();
+const p = new Kafka.Producer({ "bootstrap.servers": c.brokers, "linger.ms": 0, "enable.idempotence": false, "acks": 1, dr_cb: false });
+p.on("event.error", (e) => console.error("kafka producer:", e.message));
+p.connect({ timeout: 30000 }, (err) => {
+  if (err) { console.error(err); process.exit(2); }
+  p.setPollInterval(20);
+  const total = Math.round(c.rate * (c.warmup + c.seconds));
+  const warm = Math.round(c.rate * c.warmup);
+  const t0 = performance.now();
+  let sent = 0, tMeasure = 0;
+  const tick = () => {
+    const due = Math.min(total, Math.floor(((performance.now() - t0) * c.rate) / 1000) + 1);
+    for (; sent < due; sent++) {
+      const m = sent >= warm;
+      if (sent === warm) tMeasure = performance.now();
+      const v = '{"m":' + (m ? 1 : 0) + ',"pair":"kafka_p' + (sent % c.pairs) + '","i":' + sent + ',"t":' + now() + '}';
+      p.produce(c.topic, 0, Buffer.from(v), null, Date.now());
+    }
+    if (sent < total) return void setTimeout(tick, 1);
+    const secs = (performance.now() - tMeasure) / 1000;
+    p.flush(10000, () => { console.log(JSON.stringify({ measured: total - warm, rate: (total - warm) / secs })); p.disconnect(() => process.exit(0)); });
+  };
+  tick();
+});
+`;
+
+async function main(): Promise<void> {
+  const a = parseArgs(process.argv.slice(2));
+  const started = Date.now();
+  const maxMs = Number(process.env.BENCH_MAX_SECONDS ?? 115) * 1000;
+  setTimeout(() => {
+    console.error(`e2e bench: over ${maxMs / 1000} s, aborting`);
+    void cleanup().then(() => process.exit(1));
+  }, maxMs).unref();
+
+  const { ensureServices, KAFKA_BROKERS, NATS_URL, REDIS_URL } = await import("../test/helpers/services.ts");
+  await ensureServices(a.sources.map((s) => s));
+  const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
+  const sourceDefs: Record<string, unknown>[] = [];
+  const bindings: unknown[] = [];
+  const producers: Partial<Record<SourceKind, (a: Args) => Promise<{ measured: number; rate: number }>>> = {};
+
+  if (a.sources.includes("redis")) {
+    const key = `bench:${run}`;
+    const r = new Redis(REDIS_URL, { enableAutoPipelining: true, lazyConnect: false });
+    cleanups.push(async () => {
+      await r.del(key);
+      r.disconnect();
+    });
+    sourceDefs.push({ name: "redis", kind: "redis", url: REDIS_URL, streams: [key] });
+    producers.redis = async (args) => {
+      const out = await paced("redis", args, (v) => void r.xadd(key, "MAXLEN", "~", "100000", "*", "data", v));
+      await r.ping();
+      return out;
+    };
+  }
+  if (a.sources.includes("nats")) {
+    const nc = await connect({ servers: NATS_URL });
+    const jsm = await jetstreamManager(nc);
+    const stream = `BENCH_${run}`;
+    await jsm.streams.add({ name: stream, subjects: [`bench.${run}.>`], storage: StorageType.File });
+    cleanups.push(async () => {
+      await jsm.streams.delete(stream);
+      await nc.close();
+    });
+    const js = jetstream(nc);
+    sourceDefs.push({ name: "nats", kind: "nats", mode: "jetstream", servers: NATS_URL, stream });
+    producers.nats = async (args) => {
+      const acks: Promise<unknown>[] = [];
+      const out = await paced("nats", args, (v) => void acks.push(js.publish(`bench.${run}.trades`, v).catch(() => undefined)));
+      await Promise.all(acks);
+      return out;
+    };
+  }
+  if (a.sources.includes("kafka")) {
+    const { ensureKafkaClient, produceKafka } = await import("../test/helpers/kafka-tools.ts");
+    const { kafkaWorkerNode } = await import("../src/sources/kafka/kafka-source.ts");
+    await ensureKafkaClient();
+    const topic = `bench-${run}`;
+    await produceKafka({ brokers: KAFKA_BROKERS, topic, createPartitions: 1, values: ["seed"], count: 1 });
+    cleanups.push(() => produceKafka({ brokers: KAFKA_BROKERS, topic: "", count: 0, deleteTopics: [topic] }));
+    sourceDefs.push({ name: "kafka", kind: "kafka", brokers: [KAFKA_BROKERS], topics: [topic] });
+    producers.kafka = async (args) => {
+      const proc = Bun.spawn([kafkaWorkerNode(), "-e", KAFKA_PRODUCER], {
+        cwd: ROOT,
+        env: { ...process.env, BENCH_KAFKA: JSON.stringify({ brokers: KAFKA_BROKERS, topic, rate: args.rate, warmup: args.warmup, seconds: args.seconds, pairs: args.pairs }) },
+        stdout: "pipe",
+        stderr: "inherit",
+      });
+      children.add(proc);
+      const out = await new Response(proc.stdout).text();
+      if ((await proc.exited) !== 0) throw new Error(`kafka producer exited ${proc.exitCode}: ${out}`);
+      children.delete(proc);
+      return JSON.parse(out.trim().split("\n").pop()!) as { measured: number; rate: number };
+    };
+  }
+  for (const s of sourceDefs) bindings.push({ id: `bench-${s.name}`, source: s.name, stream: { template: "trades.{payload.pair}" } });
+
+  // ---- the gateway: src/main.ts in a child process
+  const dir = mkdtempSync(join(tmpdir(), "e2e-bench-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "config.json"), JSON.stringify({ sources: sourceDefs, bindings }));
+  const port = await freePort();
+  const secret = "e2e-bench-secret-0123456789abcdef0123";
+  const gw = Bun.spawn([BUN, "src/main.ts"], {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOME: process.env.HOME ?? "/tmp",
+      CONFIG_FILE: join(dir, "config.json"),
+      LOG_DIR: join(dir, "log"),
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      JWT_SECRET: secret,
+      ADMIN_TOKEN: "bench-admin",
+      SIMULATOR: "0",
+      LOG_LEVEL: "warn",
+      CONNECTIONS_PER_IP_PER_MIN: "1000000",
+      SHUTDOWN_GRACE_MS: "1000",
+    },
+    stdout: "inherit",
+    stderr: "inherit",
+  });
+  children.add(gw);
+  cleanups.push(async () => {
+    gw.kill("SIGTERM");
+    await Promise.race([gw.exited, Bun.sleep(5000)]);
+    gw.kill("SIGKILL");
+  });
+  await until(async () => {
+    if (gw.exitCode !== null) throw new Error(`gateway exited ${gw.exitCode}`);
+    return (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status === 200;
+  }, 60_000, "gateway ready");
+
+  // ---- client processes
+  const per = Math.ceil(a.clients / a.procs);
+  const clients: { proc: Subprocess; ready?: { opened: number; failed: number }; report?: Extract<FromClient, { t: "report" }> }[] = [];
+  for (let p = 0; p < a.procs; p++) {
+    const first = p * per;
+    const count = Math.max(0, Math.min(per, a.clients - first));
+    const ccfg: ClientConfig = { url: `ws://127.0.0.1:${port}/ws`, secret, first, count, pairs: a.pairs, subs: a.subs, sources: a.sources };
+    const st: (typeof clients)[number] = { proc: undefined as unknown as Subprocess };
+    st.proc = Bun.spawn({
+      cmd: [BUN, new URL(import.meta.url).pathname, "client"],
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", E2E_BENCH_CLIENT: JSON.stringify(ccfg) },
+      stdio: ["ignore", "inherit", "inherit"],
+      serialization: "json",
+      ipc: (m) => {
+        const msg = m as FromClient;
+        if (msg.t === "ready") st.ready = msg;
+        else if (msg.t === "report") st.report = msg;
+        else console.error("client:", msg.message);
+      },
+    });
+    children.add(st.proc);
+    clients.push(st);
+  }
+  const tConn = performance.now();
+  await until(() => clients.every((c) => c.ready), 60_000, "clients connected and subscribed");
+  const opened = clients.reduce((s, c) => s + c.ready!.opened, 0);
+  const failed = clients.reduce((s, c) => s + c.ready!.failed, 0);
+  console.log(`e2e bench: ${opened} clients connected and subscribed in ${((performance.now() - tConn) / 1000).toFixed(1)} s (${failed} failed), ${a.procs} client processes`);
+
+  // Subscribers per pair, to know how many frames each event must become.
+  const subsPerPair = new Array(a.pairs).fill(0);
+  for (let k = 0; k < a.clients; k++) for (const j of clientPairs(k, a.subs, a.pairs)) subsPerPair[j]++;
+
+  const rows: string[][] = [];
+  for (const src of a.sources) {
+    const res = await producers[src]!(a);
+    await Bun.sleep(1500); // let the last frames arrive
+    for (const c of clients) c.report = undefined;
+    for (const c of clients) c.proc.send({ t: "report" } satisfies ToClient);
+    await until(() => clients.every((c) => c.report), 20_000, "client reports");
+    const h = new Histogram();
+    let got = 0;
+    let max = 0;
+    for (const c of clients) {
+      h.addSparse(c.report!.sparse);
+      got += c.report!.measured;
+      max = Math.max(max, c.report!.max);
+    }
+    // Events i of the measured window go to pair i % pairs: count the frames they must become.
+    const warm = Math.round(a.rate * a.warmup);
+    let expected = 0;
+    for (let i = warm; i < warm + res.measured; i++) expected += subsPerPair[i % a.pairs]!;
+    const ms = (us: number) => (us / 1000).toFixed(2);
+    rows.push([src, res.rate.toFixed(0), String(opened), ((expected / a.seconds) | 0).toLocaleString("en-US"), ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(max), `${got}/${expected}`]);
+    console.log(`e2e bench: ${src} done`);
+  }
+
+  for (const c of clients) c.proc.send({ t: "exit" } satisfies ToClient);
+  await Promise.race([Promise.all(clients.map((c) => c.proc.exited)), Bun.sleep(3000)]);
+  await cleanup();
+
+  const head = ["source", "events/s", "clients", "frames/s out", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "frames got/expected"];
+  const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => r[i]!.length)));
+  const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
+  console.log(`\nsource -> gateway -> client latency (producer send time to client receive time), ${a.seconds} s measured after ${a.warmup} s warm-up,`);
+  console.log(`${a.pairs} pair streams per source, each client on ${a.subs} of them per source (${a.sources.length * a.subs} streams), total ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  console.log(line(head));
+  for (const r of rows) console.log(line(r));
+}
+
+if (process.argv[2] === "client") {
+  await runClient();
+} else {
+  try {
+    await main();
+    process.exit(0);
+  } catch (err) {
+    console.error(err);
+    await cleanup();
+    process.exit(1);
+  }
+}
