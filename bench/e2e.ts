@@ -12,6 +12,7 @@
  * Kafka's producer runs in a Node child (librdkafka cannot load in Bun); its `linger.ms` is 0, so
  * the figure is the pipeline's latency, not producer batching.
  *
+ * Env: BENCH_KAFKA_RDKAFKA (JSON) adds librdkafka settings to the gateway's Kafka consumer.
  * Usage: bun bench/e2e.ts [--rate 1000] [--clients 2000] [--procs 2] [--pairs 20] [--subs 2]
  *                          [--seconds 10] [--warmup 2] [--sources redis,nats,kafka]
  * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
@@ -25,6 +26,7 @@ import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import { SignJWT } from "jose";
 import type { Subprocess } from "bun";
+import { bucketDelta, quantile, type BucketCounts } from "../src/admin/histogram-quantile.ts";
 import { Histogram, dieWithParent } from "./fanout/common.ts";
 
 type SourceKind = "redis" | "nats" | "kafka";
@@ -179,6 +181,26 @@ async function until(cond: () => boolean | Promise<boolean>, ms: number, what: s
   }
 }
 
+/**
+ * The gateway's own `gateway_source_to_gateway_seconds` buckets for one source, from /metrics: the
+ * broker leg alone (sampled per batch; the event time is the broker's, ms resolution for Kafka and
+ * Redis, ns for JetStream).
+ */
+async function ingestBuckets(port: number, source: string): Promise<BucketCounts> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const byLe = new Map<number, number>();
+  let inf = 0;
+  for (const line of text.split("\n")) {
+    if (!line.startsWith("gateway_source_to_gateway_seconds_bucket{") || !line.includes(`source="${source}"`)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const v = Number(line.slice(line.lastIndexOf(" ") + 1));
+    if (le === "+Inf") inf += v;
+    else if (le !== undefined) byLe.set(Number(le), (byLe.get(Number(le)) ?? 0) + v);
+  }
+  const bounds = [...byLe.keys()].sort((x, y) => x - y);
+  return { bounds, counts: [...bounds.map((b) => byLe.get(b)!), inf] };
+}
+
 /** Sends `rate` events/s for `warmup` + `seconds` s through `produce(value)`; returns the measured count. */
 async function paced(src: SourceKind, a: Args, produce: (v: string) => void): Promise<{ measured: number; perPair: number[]; rate: number }> {
   const total = Math.round(a.rate * (a.warmup + a.seconds));
@@ -286,7 +308,9 @@ async function main(): Promise<void> {
     const topic = `bench-${run}`;
     await produceKafka({ brokers: KAFKA_BROKERS, topic, createPartitions: 1, values: ["seed"], count: 1 });
     cleanups.push(() => produceKafka({ brokers: KAFKA_BROKERS, topic: "", count: 0, deleteTopics: [topic] }));
-    sourceDefs.push({ name: "kafka", kind: "kafka", brokers: [KAFKA_BROKERS], topics: [topic] });
+    // BENCH_KAFKA_RDKAFKA: extra librdkafka settings for the gateway's consumer, e.g. '{"fetch.wait.max.ms":10}'.
+    const rdkafka = process.env.BENCH_KAFKA_RDKAFKA ? (JSON.parse(process.env.BENCH_KAFKA_RDKAFKA) as Record<string, unknown>) : undefined;
+    sourceDefs.push({ name: "kafka", kind: "kafka", brokers: [KAFKA_BROKERS], topics: [topic], ...(rdkafka ? { rdkafka } : {}) });
     producers.kafka = async (args) => {
       const proc = Bun.spawn([kafkaWorkerNode(), "-e", KAFKA_PRODUCER], {
         cwd: ROOT,
@@ -375,6 +399,7 @@ async function main(): Promise<void> {
 
   const rows: string[][] = [];
   for (const src of a.sources) {
+    const before = await ingestBuckets(port, src);
     const res = await producers[src]!(a);
     await Bun.sleep(1500); // let the last frames arrive
     for (const c of clients) c.report = undefined;
@@ -393,7 +418,12 @@ async function main(): Promise<void> {
     let expected = 0;
     for (let i = warm; i < warm + res.measured; i++) expected += subsPerPair[i % a.pairs]!;
     const ms = (us: number) => (us / 1000).toFixed(2);
-    rows.push([src, res.rate.toFixed(0), String(opened), ((expected / a.seconds) | 0).toLocaleString("en-US"), ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(max), `${got}/${expected}`]);
+    const ingest = bucketDelta(await ingestBuckets(port, src), before);
+    const iq = (q: number) => {
+      const v = quantile(ingest, q);
+      return v === null ? "-" : (v * 1000).toFixed(1);
+    };
+    rows.push([src, res.rate.toFixed(0), String(opened), ((expected / a.seconds) | 0).toLocaleString("en-US"), ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(max), `${got}/${expected}`, `${iq(0.5)} / ${iq(0.99)}`]);
     console.log(`e2e bench: ${src} done`);
   }
 
@@ -401,13 +431,14 @@ async function main(): Promise<void> {
   await Promise.race([Promise.all(clients.map((c) => c.proc.exited)), Bun.sleep(3000)]);
   await cleanup();
 
-  const head = ["source", "events/s", "clients", "frames/s out", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "frames got/expected"];
+  const head = ["source", "events/s", "clients", "frames/s out", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "frames got/expected", "broker->gateway p50/p99 ms*"];
   const widths = head.map((hd, i) => Math.max(hd.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]) => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join("  ");
   console.log(`\nsource -> gateway -> client latency (producer send time to client receive time), ${a.seconds} s measured after ${a.warmup} s warm-up,`);
   console.log(`${a.pairs} pair streams per source, each client on ${a.subs} of them per source (${a.sources.length * a.subs} streams), total ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   console.log(line(head));
   for (const r of rows) console.log(line(r));
+  console.log("\n* the gateway's gateway_source_to_gateway_seconds over the phase (per batch, broker timestamp, bucket-interpolated)");
 }
 
 if (process.argv[2] === "client") {

@@ -87,7 +87,21 @@ const BUN = process.execPath;
 const HERE = path.dirname(new URL(import.meta.url).pathname);
 const JWT_SECRET = "fanout-bench-secret-0123456789abcdef";
 const ADMIN_TOKEN = "fanout-bench-admin";
+/** Temp dirs of earlier runs whose orchestrator died without cleaning up (kill -9): removed. */
+function removeStaleTempDirs(): void {
+  for (const d of fs.readdirSync(os.tmpdir())) {
+    if (!d.startsWith("fanout-bench-")) continue;
+    const dir = path.join(os.tmpdir(), d);
+    try {
+      const owner = Number(fs.readFileSync(path.join(dir, "owner.pid"), "utf8"));
+      if (owner > 0 && fs.existsSync(`/proc/${owner}`)) continue;
+      fs.rmSync(dir, { recursive: true, force: true });
+    } catch {}
+  }
+}
+removeStaleTempDirs();
 const TMP = fs.mkdtempSync(path.join(os.tmpdir(), "fanout-bench-"));
+fs.writeFileSync(path.join(TMP, "owner.pid"), String(process.pid));
 // Loopback only. With --hosts > 1 the servers listen on 0.0.0.0 so that clients can spread over
 // 127.0.0.1..n as destinations (Bun's WebSocket client cannot bind a source address).
 const HOSTS = Array.from({ length: opts.hosts }, (_, i) => `127.0.0.${i + 1}`);
@@ -581,13 +595,13 @@ const padR = (s: string, n: number) => s.padEnd(n);
 const padL = (s: string, n: number) => s.padStart(n);
 console.log("SATURATION (closed loop)");
 console.log(
-  padR("config", 24) + padL("conns", 7) + padL("msg/s median", 14) + padL("min..max", 20) + padL("ev/s/srv", 10) + padL("p50", 10) + padL("p99", 10) +
+  padR("config", 26) + padL("conns", 7) + padL("msg/s median", 14) + padL("min..max", 25) + padL("ev/s/srv", 10) + padL("p50", 10) + padL("p99", 10) +
     padL("srv us/msg", 11) + padL("srv cores", 10) + padL("cli cores", 10) + padL("other", 7) + padL("batch CPU us", 13) + padL("RSS KB/conn", 12),
 );
 for (const s of setups) {
   const t = total(s.sat);
   console.log(
-    padR(s.rc.name, 24) + padL(f0(s.connected), 7) + padL(f0(t.medianRate), 14) + padL(`${f0(t.minRate)}..${f0(t.maxRate)}`, 20) +
+    padR(s.rc.name, 26) + padL(f0(s.connected), 7) + padL(f0(t.medianRate), 14) + padL(`${f0(t.minRate)}..${f0(t.maxRate)}`, 25) +
       padL(f0(t.eventsPerSecPerServer), 10) + padL(ms(t.p50), 10) + padL(ms(t.p99), 10) + padL(t.serverUsPerMsg.toFixed(3), 11) +
       padL(t.serverCores.toFixed(2), 10) + padL(t.clientCores.toFixed(2), 10) + padL(t.otherCores.toFixed(2), 7) + padL(f0(t.jsCpuUsPerBatch), 13) +
       padL(s.rssPerConnKb.toFixed(1), 12),

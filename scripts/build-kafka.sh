@@ -40,7 +40,7 @@ works_in() { # works_in NODE_BINARY
 
 [ -x "$BUN" ] || die "node_modules/.bin/bun missing: run 'npm ci --ignore-scripts && npm rebuild bun' first"
 # After `npm ci --ignore-scripts` bun is only a placeholder until its own postinstall runs.
-"$BUN" --version >/dev/null 2>&1 || { log "running bun's postinstall (npm rebuild bun)"; (cd "$ROOT" && npm rebuild bun >/dev/null); }
+"$BUN" --version >/dev/null 2>&1 || { log "running bun's postinstall (npm rebuild bun)"; (cd "$ROOT" && npm rebuild bun >/dev/null 2>&1) || die "npm rebuild bun failed"; }
 if [ ! -f "$PKG_DIR/package.json" ]; then
   log "$PKG not in node_modules, installing it without its (failing) install script"
   (cd "$ROOT" && npm install --ignore-scripts --no-audit --no-fund >/dev/null)

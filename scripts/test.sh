@@ -22,11 +22,9 @@ if [ ${#apt_packages[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_packages[@]}" >/dev/null
 fi
 
-step "npm ci"
-# Install scripts stay off: the Kafka client's would try to download a prebuilt binary.
-npm ci --ignore-scripts --no-audit --no-fund >/dev/null
+step "npm install"
+bash scripts/install.sh
 BUN="$ROOT/node_modules/.bin/bun"
-"$BUN" --version >/dev/null
 
 step "build the Kafka client"
 bash scripts/build-kafka.sh

@@ -1,6 +1,7 @@
 /**
  * The REAL gateway of bench/fanout.ts: what src/main.ts runs (loadConfig from the environment,
- * `new Gateway(cfg, { log })`, start), plus a feeder that hands source batches to the embedded
+ * `new Gateway(cfg, { log })`, mountAdmin, start; not the web app, which serves static files and
+ * has no part in fan-out), plus a feeder that hands source batches to the embedded
  * source (`gateway.embedded.publish(batch)`), so each batch takes the production path: routing,
  * ring-log append, encode once, server.publish, all in one tick.
  *
@@ -14,6 +15,7 @@
  * Started by the orchestrator with an IPC channel.
  */
 import { Counter, Gauge, Histogram, Summary } from "prom-client";
+import { mountAdmin } from "../../src/admin/admin-api.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
@@ -39,6 +41,8 @@ function noopMetrics(): GatewayMetrics {
     reset() {},
     remove() {},
     startTimer: () => () => 0,
+    // What the admin stats sampler reads (src/admin/admin-stats.ts): an empty metric.
+    get: async () => ({ name: "noop", help: "", type: "counter", values: [], aggregator: "sum" }),
   };
   noop.labels = () => noop;
   const fields = m as unknown as Record<string, unknown>;
@@ -54,6 +58,7 @@ if (process.env.BENCH_LOG === "mem") cfg.log.dir = "";
 const log = new Logger(cfg.logLevel);
 const metricsOff = process.env.BENCH_METRICS === "off";
 const gateway = new Gateway(cfg, metricsOff ? { log, metrics: noopMetrics() } : { log });
+mountAdmin(gateway);
 await gateway.start();
 
 const pool = streamPool(fcfg.pool);

@@ -200,7 +200,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     r.problem("no way to authenticate: set JWT_SECRET, JWT_PUBLIC_KEY, JWKS_URL, API_KEYS_FILE or ALLOW_ANONYMOUS=1");
   }
   for (const p of [...cfg.streams.public, ...cfg.streams.private]) {
-    if (!/^[a-z0-9_-]+(\.([a-z0-9_-]+|\*))*$/i.test(p)) r.problem(`stream pattern "${p}" is not of the form kind.* or kind.name`);
+    // Exactly two segments: the policy reads a bare kind as kind.* and ignores a third segment.
+    if (!/^[a-z0-9_-]+\.([a-z0-9_@:-]+|\*)$/i.test(p)) r.problem(`stream pattern "${p}" is not of the form kind.* or kind.name`);
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

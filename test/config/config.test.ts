@@ -209,8 +209,17 @@ describe("validation: one ConfigError listing every problem", () => {
   });
 
   test("stream patterns must look like kind.* or kind.name", () => {
-    const problems = problemsOf({ PUBLIC_STREAMS: "trades.*,bad pattern", PRIVATE_STREAMS: "orders.*,*.x" });
-    expect(problems).toEqual([expect.stringContaining('"bad pattern"'), expect.stringContaining('"*.x"')]);
+    const problems = problemsOf({ PUBLIC_STREAMS: "trades.*,bad pattern,status,a.b.c,depth.*.x", PRIVATE_STREAMS: "orders.*,*.x" });
+    expect(problems).toEqual([
+      expect.stringContaining('"bad pattern"'),
+      // A bare kind would act as kind.*, and a third segment would be ignored: both are refused.
+      expect.stringContaining('"status"'),
+      expect.stringContaining('"a.b.c"'),
+      expect.stringContaining('"depth.*.x"'),
+      expect.stringContaining('"*.x"'),
+    ]);
+    // Exact names may use what stream names may (e.g. ':' or '@').
+    expect(loadConfig({ PUBLIC_STREAMS: "status.global,index.btc:usd,news.*" }).streams.public).toEqual(["status.global", "index.btc:usd", "news.*"]);
   });
 
   test("JWT_PUBLIC_KEY that is neither a PEM nor a readable file", () => {

@@ -390,3 +390,34 @@ test("a client that stops reading during a long replay is not flooded: the repla
     await g.stop();
   }
 }, 30_000);
+
+test("a replay the log outruns while the client is not reading ends in resume_unavailable, never a silent gap", async () => {
+  const g = await startGateway({ SEND_BUFFER_BYTES: String(256 * 1024), LOG_SEGMENT_BYTES: String(16 << 20), LOG_MAX_EVENTS: "7000" });
+  try {
+    const S = "trades.btc_usdt";
+    const flow = new EventFlow(g.publish, [S], { pad: 1000 });
+    for (let i = 0; i < 70; i++) await flow.publishBatch(100); // 7000 events, more than the kernel buffers hold
+    const raw = await RawWsClient.connect(g.port, "/ws", { Authorization: `Bearer ${token}` });
+    raw.pause();
+    raw.send({ action: "resume", positions: { [S]: 0 }, id: 1 });
+    await Bun.sleep(300); // the replay fills the buffers and waits
+    for (let i = 0; i < 70; i++) await flow.publishBatch(100); // meanwhile the log drops everything it still had to send
+    raw.resume();
+    const err = await until(() => raw.frames.find((f) => f.id === 1), 15_000, "the resume answer");
+    expect(err).toMatchObject({ event: "error", code: "resume_unavailable", stream: S, oldest: 7001, head: 14000 });
+    expect(err.message).toContain("too slow");
+    const replayed = raw.data(S).map((f) => f.seq);
+    expect(replayed.length).toBeGreaterThan(0);
+    expect(replayed.length).toBeLessThan(7000);
+    // What was replayed is a gapless run from the position, and the error names where it stopped.
+    expect(diffSeqs(replayed, range(1, replayed.length))).toBeUndefined();
+    expect(err.lastSequence).toBe(replayed.length);
+    // The client stays subscribed live.
+    const [next] = g.publish([{ stream: S, data: { live: true } }]);
+    await until(() => raw.data(S).at(-1)?.seq === next, 5000, "live event after resume_unavailable");
+    expect(raw.data(S).length).toBe(replayed.length + 1);
+    raw.destroy();
+  } finally {
+    await g.stop();
+  }
+}, 30_000);

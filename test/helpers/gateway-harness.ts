@@ -607,7 +607,6 @@ export class RawWsClient {
 
   /** Drops the TCP connection. */
   destroy(): void {
-    this.socket.terminate?.();
     this.socket.end();
   }
 }

@@ -141,7 +141,7 @@ export function runE2eSuite(driver: Driver): void {
           const producing = fx.produceStream(fx.origins.trades, values, 100);
           producing.catch(() => undefined);
           await alice.waitData("trades.btc_usdt", 150, 30_000);
-          await restartService(driver.service);
+          await restartService(driver.service).finally(() => startService(driver.service));
           const positions = await producing;
           await alice.waitData("trades.btc_usdt", values.length, 90_000);
           await Bun.sleep(300);
@@ -157,7 +157,7 @@ export function runE2eSuite(driver: Driver): void {
           const before = range(50).map((i) => trade(i));
           await fx.produce(fx.origins.trades, before);
           await alice.waitData("trades.btc_usdt", 50);
-          await restartService(driver.service);
+          await restartService(driver.service).finally(() => startService(driver.service));
           await waitUntil(async () => (await gw.readyz()).status === 200, 30_000, "source reconnected");
           // The client's connection reconnects too; probe until a message gets through again.
           // The probes are orders of a user nobody watches.
