@@ -174,7 +174,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       eventsPerSecond: r.num("SIMULATOR_EVENTS_PER_SEC", "simulator.eventsPerSecond", 200, 0, 1e7),
     },
     log: {
-      dir: r.str("LOG_DIR", "log.dir") ?? "./data/log",
+      // An explicitly empty LOG_DIR means "memory only", unlike other empty variables (= unset).
+      dir: env.LOG_DIR === "" ? "" : (r.str("LOG_DIR", "log.dir") ?? "./data/log"),
       segmentBytes: r.int("LOG_SEGMENT_BYTES", "log.segmentBytes", 1024 * 1024, 4096, 1024 ** 3),
       segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
       maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),

@@ -101,8 +101,8 @@ describe("environment", () => {
     expect(cfg.limits.messageBurst).toBe(7);
     expect(cfg.limits.sendBufferBytes).toBe(65536);
     expect(cfg.simulator.enabled).toBe(false);
-    // An empty value counts as unset.
-    expect(cfg.log.dir).toBe("./data/log");
+    // An empty value counts as unset, except LOG_DIR where empty means memory-only logs.
+    expect(cfg.log.dir).toBe("");
     expect(cfg.logLevel).toBe("warn");
   });
 

@@ -8,7 +8,9 @@ import { AuthError, type Identity } from "./identity.ts";
  * secret (algorithm confusion) or with `alg: none` never verifies.
  */
 export class JwtVerifier {
-  private readonly hmacKey?: Uint8Array;
+  private readonly hmacKey?: Uint8Array<ArrayBuffer>;
+  /** Imported HMAC keys per algorithm: importing per verify doubled the cost of an upgrade. */
+  private readonly hmacKeys = new Map<string, Promise<jose.CryptoKey>>();
   private readonly pemKeys = new Map<string, Promise<jose.CryptoKey>>();
   private readonly jwks?: ReturnType<typeof jose.createRemoteJWKSet>;
 
@@ -58,7 +60,13 @@ export class JwtVerifier {
     if (!alg || alg === "none") throw new AuthError("invalid_token", "unsigned token");
     if (alg.startsWith("HS")) {
       if (!this.hmacKey) throw new AuthError("invalid_token", `algorithm ${alg} not accepted`);
-      return this.hmacKey;
+      let key = this.hmacKeys.get(alg);
+      if (!key) {
+        const hash = `SHA-${alg.slice(2)}`;
+        key = crypto.subtle.importKey("raw", this.hmacKey, { name: "HMAC", hash }, false, ["verify"]) as Promise<jose.CryptoKey>;
+        this.hmacKeys.set(alg, key);
+      }
+      return key;
     }
     if (this.jwks) {
       // No key for this token is the token's problem; an unreachable key service or a bad answer
