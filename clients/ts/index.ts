@@ -9,24 +9,11 @@
  *
  * See clients/README.md.
  */
-export {
-  GatewayClient,
-  GatewayClientError,
-  PROTOCOL_FB,
-  PROTOCOL_JSON,
-  type ClientErrorKind,
-  type ClientEvents,
-  type ClientStats,
-  type CloseInfo,
-  type ConnectionState,
-  type FrameHandler,
-  type GapInfo,
-  type GatewayClientOptions,
-  type StateInfo,
-  type Subscription,
-  type TokenRequest,
-  type WebSocketCtor,
-} from "./client.ts";
+export { GatewayClient } from "./client.ts";
+export { GatewayClientError, type ClientErrorKind } from "./client-error.ts";
+export type { ClientEvents, ClientStats, CloseInfo, ConnectionState, FrameHandler, GapInfo, StateInfo, Subscription } from "./client-events.ts";
+export type { GatewayClientOptions, TokenRequest, WebSocketCtor } from "./client-options.ts";
+export { PROTOCOL_FB, PROTOCOL_JSON } from "./socket.ts";
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
 export { decodeFrameFb, decodeFrameJson, decodeMessage, readDataFrameTimesFb, type Decoded } from "./codec.ts";
 export { Emitter } from "./emitter.ts";

@@ -40,9 +40,9 @@ async function startSource(names: string[], sink: (b: SourceMessage[]) => Ingest
 const valueOf = (m: SourceMessage) =>
   JSON.parse(typeof m.value === "string" ? m.value : Buffer.from(m.value).toString("utf8")) as { i: number; t: number };
 
-/** Every partition's positions run 0,1,2,... with no gap or repeat, and values match the producer. */
+/** Every partition's positions (offset + 1) run 1,2,3,... with no gap or repeat, and values match the producer. */
 function expectCompleteAndOrdered(msgs: SourceMessage[], topic: string, partitions: number, total: number) {
-  const next = new Array(partitions).fill(0);
+  const next = new Array(partitions).fill(1);
   const seen = new Set<number>();
   for (const m of msgs) {
     expect(m.origin).toBe(topic);
@@ -74,9 +74,8 @@ afterAll(async () => {
   await produceKafka({ brokers: KAFKA_BROKERS, topic: "", count: 0, deleteTopics: topics.splice(0) });
 }, 60_000);
 
-// The shared Source suite. Kafka offsets start at 0 while the suite replays "after position 0"
-// expecting everything, so each topic gets one seed message at offset 0 and the source reads
-// only what arrives after start.
+// The shared Source suite. Each topic is created with one seed message first, so it exists when
+// the source starts and the source reads only what arrives after start.
 runSourceConformance("kafka", async () => {
   const origin = newTopic("conf");
   await produceKafka({ brokers: KAFKA_BROKERS, topic: origin, createPartitions: 1, count: 1, values: ["seed"] });
@@ -123,7 +122,7 @@ describe("KafkaSource", () => {
     await Bun.sleep(300);
     expect(c.msgs.length).toBe(50);
     expect(c.msgs.map((m) => valueOf(m).i).sort((a, b) => a - b)[0]).toBe(100);
-    expect(c.msgs.every((m) => m.position! >= 50)).toBe(true);
+    expect(c.msgs.every((m) => m.position! >= 51)).toBe(true); // offsets >= 50
   }, 60_000);
 
   test("a topic created after start is read from its beginning", async () => {
@@ -188,20 +187,21 @@ describe("KafkaSource", () => {
     await produceKafka({ brokers: KAFKA_BROKERS, topic: multi, createPartitions: 3, count: 30 });
     const src = await startSource([topic, multi], () => [], false);
 
-    const r = await src.replay(topic, 49, 10);
-    expect(r.map((m) => m.position)).toEqual([50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
+    // Positions are offset + 1: after position 50 comes offset 50.
+    const r = await src.replay(topic, 50, 10);
+    expect(r.map((m) => m.position)).toEqual([51, 52, 53, 54, 55, 56, 57, 58, 59, 60]);
     expect(r.map((m) => valueOf(m).i)).toEqual([50, 51, 52, 53, 54, 55, 56, 57, 58, 59]);
     expect(r[0]).toMatchObject({ origin: topic, partition: 0, key: "k50" });
 
-    expect((await src.replay(topic, 95, 10)).map((m) => m.position)).toEqual([96, 97, 98, 99]);
-    expect((await src.replay(topic, -1, 3)).map((m) => m.position)).toEqual([0, 1, 2]);
-    expect(await src.replay(topic, 99, 10)).toEqual([]);
-    const big = await src.replay(topic, -1, 1000);
+    expect((await src.replay(topic, 96, 10)).map((m) => m.position)).toEqual([97, 98, 99, 100]);
+    expect((await src.replay(topic, 0, 3)).map((m) => m.position)).toEqual([1, 2, 3]);
+    expect(await src.replay(topic, 100, 10)).toEqual([]);
+    const big = await src.replay(topic, 0, 1000);
     expect(big.length).toBe(100);
 
     // "topic:N" picks partition N of a multi-partition topic.
-    const p2 = await src.replay(`${multi}:2`, 4, 100);
-    expect(p2.map((m) => m.position)).toEqual([5, 6, 7, 8, 9]);
+    const p2 = await src.replay(`${multi}:2`, 5, 100);
+    expect(p2.map((m) => m.position)).toEqual([6, 7, 8, 9, 10]);
     expect(p2.every((m) => m.partition === 2 && m.origin === multi && valueOf(m).i % 3 === 2)).toBe(true);
   }, 60_000);
 });

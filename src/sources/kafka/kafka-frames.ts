@@ -131,7 +131,9 @@ export function decodeMessages(
       value = frame.subarray(o, o + valueLen);
       o += valueLen;
     }
-    out[i] = { origin: topics[t] ?? "", key, value, position, partition, timestamp };
+    // Position = offset + 1: positions start at 1, so the first message of a topic (offset 0) is
+    // above an empty log's head (0) and is never taken for a redelivery.
+    out[i] = { origin: topics[t] ?? "", key, value, position: position + 1, partition, timestamp };
     onMessage?.(t, partition, position);
   }
   return out;

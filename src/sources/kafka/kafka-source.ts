@@ -135,7 +135,8 @@ export class KafkaSource implements Source {
   }
 
   /**
-   * Reads `origin` (see the class comment for the partition) after `fromPosition`, via a separate
+   * Reads `origin` (see the class comment for the partition) after `fromPosition` (positions are
+   * Kafka offset + 1), via a separate
    * consumer in the worker so the live stream is not disturbed. When retention already deleted
    * fromPosition + 1, the answer starts at the oldest retained offset: callers detect the gap by
    * comparing the first position with fromPosition + 1.
@@ -148,7 +149,8 @@ export class KafkaSource implements Source {
     if (!proc) throw new Error(`kafka source ${this.name}: not running`);
     const id = ++this.replaySeq;
     const result = new Promise<SourceMessage[]>((resolve, reject) => this.replays.set(id, { resolve, reject, topic }));
-    const cmd: WorkerCommand = { op: "replay", id, topic, partition, from: fromPosition, limit };
+    // Positions are offset + 1 (see kafka-frames.ts): "after position P" is "from offset P".
+    const cmd: WorkerCommand = { op: "replay", id, topic, partition, from: fromPosition - 1, limit };
     proc.stdin.write(JSON.stringify(cmd) + "\n");
     proc.stdin.flush();
     const timer = setTimeout(() => this.settleReplay(id, new Error(`kafka replay ${origin} timed out`)), 30_000);

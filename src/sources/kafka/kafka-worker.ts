@@ -237,6 +237,8 @@ function shutdown(code: number): void {
   stopping = true;
   const exit = () => process.exit(code);
   setTimeout(exit, 3000).unref();
+  // process.exit can hang behind a librdkafka thread stuck in disconnect: SIGKILL is the backstop.
+  setTimeout(() => process.kill(process.pid, "SIGKILL"), 6000).unref();
   let open = replayConsumer ? 2 : 1;
   const done = () => { if (--open === 0) exit(); };
   consumer.disconnect(done);
@@ -256,6 +258,9 @@ process.stdin.on("data", (chunk: string) => {
 });
 // The gateway went away (even by SIGKILL): never linger as an orphan consumer.
 process.stdin.on("end", () => shutdown(0));
+process.stdin.on("error", () => shutdown(0));
+// Writing to a gateway that died raises EPIPE on stdout; that too means "shut down", not crash.
+process.stdout.on("error", () => shutdown(0));
 
 async function main(): Promise<void> {
   for (;;) {

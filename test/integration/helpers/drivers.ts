@@ -60,7 +60,7 @@ export class KafkaDriver implements Driver {
   readonly service = "kafka" as const;
   readonly positional = true;
   private readonly topics: string[] = [];
-  /** Next offset per topic: every topic is single-partition, produced only through this driver. */
+  /** Next position (offset + 1) per topic: every topic is single-partition, produced only through this driver. */
   private readonly next = new Map<string, number>();
 
   async init(): Promise<void> {
@@ -75,14 +75,14 @@ export class KafkaDriver implements Driver {
   async fresh(sourceName: string): Promise<Fixture> {
     const id = uniqueId();
     const origins = { trades: `e2e-${id}-trades`, orders: `e2e-${id}-orders` };
-    // Single-partition topics, so the offset is the stream's position. Offset 0 holds a seed the
-    // gateway never reads (it starts at the end): seq 0 cannot exist in the gateway's numbering.
+    // Single-partition topics, so offset + 1 is the stream's position (seq). Offset 0 holds a seed
+    // that creates the topic before the gateway starts reading at its end.
     await Promise.all(
       Object.values(origins).map(async (topic) => {
         this.topics.push(topic);
         const r = await produceKafka({ brokers: KAFKA_BROKERS, topic, createPartitions: 1, values: ["seed"], count: 1 });
         if (r.delivered !== 1) throw new Error(`kafka seed ${topic}: ${JSON.stringify(r)}`);
-        this.next.set(topic, 1);
+        this.next.set(topic, 2); // the first produced message is offset 1, position 2
       }),
     );
     const def: SourceDef = { name: sourceName, kind: "kafka", brokers: [KAFKA_BROKERS], topics: Object.values(origins) };
