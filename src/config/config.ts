@@ -74,6 +74,8 @@ export interface LogConfig {
   segmentBytes: number;
   segments: number;
   maxEvents: number;
+  /** Smaller logs for private (per-user) streams: a gateway may carry thousands of them. */
+  private: { segmentBytes: number; segments: number; maxEvents: number };
 }
 
 /** Everything the gateway needs, validated at start. */
@@ -179,6 +181,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       segmentBytes: r.int("LOG_SEGMENT_BYTES", "log.segmentBytes", 1024 * 1024, 4096, 1024 ** 3),
       segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
       maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),
+      private: {
+        segmentBytes: r.int("LOG_PRIVATE_SEGMENT_BYTES", "log.private.segmentBytes", 64 * 1024, 4096, 1024 ** 3),
+        segments: r.int("LOG_PRIVATE_SEGMENTS", "log.private.segments", 2, 2, 1024),
+        maxEvents: r.int("LOG_PRIVATE_MAX_EVENTS", "log.private.maxEvents", 1000, 1, 1e9),
+      },
     },
     sources: [],
     bindings: [],

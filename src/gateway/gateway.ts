@@ -86,12 +86,13 @@ export class Gateway {
       const o = this.pipeline?.origins.get(stream);
       return o?.positional ? `src:${o.source}:${o.origin}` : undefined;
     };
+    const sizeFor = (stream: string) => (this.policy.isPrivate(stream) ? cfg.log.private : undefined);
     this.logs =
       deps.logs ??
       openLogStore(
         cfg.log.dir === ""
-          ? { kind: "memory", maxEvents: cfg.log.maxEvents, epochFor }
-          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor },
+          ? { kind: "memory", maxEvents: cfg.log.maxEvents, epochFor, sizeFor }
+          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor },
       );
     this.policy = new StreamPolicy(cfg.streams);
     const auth = new Authenticator(cfg.auth);

@@ -24,6 +24,18 @@ export interface LogStoreOptions {
   epochFor?: (stream: string) => string | undefined;
   /** mmap only: fdatasync written segments every this many ms, off the hot path; 0 (default) = never. */
   syncIntervalMs?: number;
+  /**
+   * Sizes for particular streams, e.g. small logs for per-user streams (a gateway may carry
+   * thousands); undefined keeps the store's sizes. Applied when a stream's log is created.
+   */
+  sizeFor?: (stream: string) => LogSize | undefined;
+}
+
+/** How big one stream's log is. */
+export interface LogSize {
+  maxEvents: number;
+  segments: number;
+  segmentBytes: number;
 }
 
 /** LogStoreOptions with every default applied and checked. */
@@ -34,6 +46,8 @@ export interface ResolvedLogOptions {
   segmentBytes: number;
   epochFor: (stream: string) => string | undefined;
   syncIntervalMs: number;
+  /** The size of `stream`'s log: sizeFor's answer or the store's defaults. */
+  sizeOf: (stream: string) => LogSize;
 }
 
 export const DEFAULT_LOG_DIR = "./data/log";
@@ -54,7 +68,23 @@ export function resolveLogOptions(opts: LogStoreOptions = {}): ResolvedLogOption
     segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
     epochFor: opts.epochFor ?? (() => undefined),
     syncIntervalMs: opts.syncIntervalMs ?? 0,
+    sizeOf: () => r,
   };
+  if (opts.sizeFor) {
+    const sizeFor = opts.sizeFor;
+    r.sizeOf = (stream) => {
+      const z = sizeFor(stream);
+      if (!z) return r;
+      checkSize(z);
+      return z;
+    };
+  }
+  checkSize(r);
+  if (!(r.syncIntervalMs >= 0)) throw new RangeError(`syncIntervalMs must be >= 0, got ${r.syncIntervalMs}`);
+  return r;
+}
+
+function checkSize(r: LogSize): void {
   if (!Number.isInteger(r.maxEvents) || r.maxEvents < 1) throw new RangeError(`maxEvents must be an integer >= 1, got ${r.maxEvents}`);
   // One segment is always being written, so a ring of one could hold nothing while it rolls.
   if (!Number.isInteger(r.segments) || r.segments < 2 || r.segments > 4096) {
@@ -63,8 +93,6 @@ export function resolveLogOptions(opts: LogStoreOptions = {}): ResolvedLogOption
   if (!Number.isInteger(r.segmentBytes) || r.segmentBytes < MIN_SEGMENT_BYTES || r.segmentBytes > MAX_SEGMENT_BYTES || r.segmentBytes % 8 !== 0) {
     throw new RangeError(`segmentBytes must be a multiple of 8 in [${MIN_SEGMENT_BYTES}, ${MAX_SEGMENT_BYTES}], got ${r.segmentBytes}`);
   }
-  if (!(r.syncIntervalMs >= 0)) throw new RangeError(`syncIntervalMs must be >= 0, got ${r.syncIntervalMs}`);
-  return r;
 }
 
 /** A fresh random epoch: 16 hex chars, short enough to travel in every resume token. */

@@ -73,7 +73,8 @@ export class MemoryLogStore implements LogStore {
     if (log === undefined) {
       if (stream.length === 0) throw new Error("stream name must not be empty");
       const o = this.opts;
-      log = new MemoryLog(stream, o.epochFor(stream) ?? randomEpoch(), o.maxEvents, o.segments * o.segmentBytes);
+      const z = o.sizeOf(stream);
+      log = new MemoryLog(stream, o.epochFor(stream) ?? randomEpoch(), z.maxEvents, z.segments * z.segmentBytes);
       this.logs.set(stream, log);
     }
     return log;

@@ -132,6 +132,7 @@ export function openStreamLog(root: string, stream: string, opts: ResolvedLogOpt
   const dir = path.join(root, streamDirName(stream));
   fs.mkdirSync(dir, { recursive: true });
   const fixed = opts.epochFor(stream);
+  const size = opts.sizeOf(stream);
   let meta = readMeta(dir);
   const matches =
     meta !== undefined && meta.stream === stream && (fixed !== undefined ? meta.fixedEpoch && meta.epoch === fixed : !meta.fixedEpoch);
@@ -142,8 +143,8 @@ export function openStreamLog(root: string, stream: string, opts: ResolvedLogOpt
       epoch: fixed ?? randomEpoch(),
       fixedEpoch: fixed !== undefined,
       logId: crypto.getRandomValues(new Int32Array(1))[0]!,
-      segments: opts.segments,
-      segmentBytes: opts.segmentBytes,
+      segments: size.segments,
+      segmentBytes: size.segmentBytes,
       createdAt: new Date().toISOString(),
     };
     // Segments first, meta last: a crash in between leaves no meta, so the next open resets again.
@@ -158,5 +159,5 @@ export function openStreamLog(root: string, stream: string, opts: ResolvedLogOpt
   }
   const segs = [];
   for (let i = 0; i < meta.segments; i++) segs.push(mapSegment(segmentPath(dir, i), i, meta.segmentBytes));
-  return new RingLog(stream, { epoch: meta.epoch, logId: meta.logId }, segs, opts.maxEvents, suspectLoss);
+  return new RingLog(stream, { epoch: meta.epoch, logId: meta.logId }, segs, size.maxEvents, suspectLoss);
 }

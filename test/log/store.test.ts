@@ -122,3 +122,24 @@ test("the periodic sync writes segments back off the hot path", async () => {
   expect(log.unsynced()).toBeUndefined();
   expect(store.lastSyncError).toBeUndefined();
 });
+
+test("sizeFor gives particular streams their own log size", () => {
+  const dir = tempDir("size");
+  const store = new MmapLogStore({ dir, sizeFor: (s) => (s.startsWith("orders.") ? { segments: 2, segmentBytes: 8192, maxEvents: 3 } : undefined) });
+  try {
+    const small = store.get("orders.u1");
+    const big = store.get("trades.btc_usdt");
+    for (let i = 1; i <= 10; i++) {
+      small.append({ stream: "orders.u1", seq: i, prev: i - 1, data: "{}", sourceTs: 0, gatewayTs: 0 });
+      big.append({ stream: "trades.btc_usdt", seq: i, prev: i - 1, data: "{}", sourceTs: 0, gatewayTs: 0 });
+    }
+    expect(small.position().oldest).toBe(8);
+    expect(big.position().oldest).toBe(1);
+    const segs = fs.readdirSync(path.join(dir, streamDirName("orders.u1"))).filter((f) => f.startsWith("seg"));
+    expect(segs.length).toBe(2);
+    for (const f of segs) expect(fs.statSync(path.join(dir, streamDirName("orders.u1"), f)).size).toBe(8192);
+  } finally {
+    store.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
