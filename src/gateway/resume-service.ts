@@ -149,14 +149,17 @@ export class ResumeService implements ResumeHandler {
         return;
       }
       const events = log.readAfter(cursor, CHUNK);
+      let n = 0;
       for (const ev of events) {
         // The log's first event may not name its predecessor (prev 0); the client's is `cursor`.
         session.conn.send(this.encode(ev.prev < cursor ? { ...ev, prev: cursor } : ev, session.format));
         cursor = ev.seq;
+        // Big events fill the buffer before a chunk ends: stop early, the next chunk starts here.
+        if ((++n & 63) === 0 && session.conn.bufferedAmount() > this.pauseAboveBytes) break;
       }
-      sent += events.length;
-      this.metrics.replayedEvents.inc(events.length);
-      if (events.length < CHUNK) break;
+      sent += n;
+      this.metrics.replayedEvents.inc(n);
+      if (n === events.length && events.length < CHUNK) break;
     }
     // Caught up with the head in this tick: subscribing now leaves no gap and no duplicate.
     session.resuming.delete(stream);
