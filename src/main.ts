@@ -1,24 +1,16 @@
-import { SignJWT } from "jose";
 import { mountAdmin } from "./admin/admin-api.ts";
 import { mountWebApp } from "../clients/web/serve.ts";
-import { ConfigError } from "./config/config-error.ts";
 import { loadConfig, type GatewayConfig } from "./config/config.ts";
+import { loadConfigOrExit } from "./config/load-config-or-exit.ts";
+import { demoToken } from "./gateway/auth/demo-token.ts";
 import { Gateway } from "./gateway/gateway.ts";
+import { stopOnSignals } from "./gateway/stop-on-signals.ts";
 import { createSource } from "./sources/source-factory.ts";
 import { Logger } from "./util/logger.ts";
 
 /** Entry point: `bun run start`. Loads and validates config, starts, drains on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
-  let cfg: GatewayConfig;
-  try {
-    cfg = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const cfg = loadConfigOrExit();
   const log = new Logger(cfg.logLevel);
   // A stray error in a timer or a client library is logged, not allowed to drop every client.
   process.on("unhandledRejection", (err) => log.error("unhandled_rejection", { error: String((err as Error)?.stack ?? err).slice(0, 500) }));
@@ -30,18 +22,7 @@ async function main(): Promise<void> {
   await gateway.start();
   await printQuickStart(cfg, gateway, log);
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("signal", { signal });
-    // A hard bound on exit even if something hangs while draining.
-    setTimeout(() => process.exit(1), cfg.limits.shutdownGraceMs + 5000).unref();
-    await gateway.shutdown();
-    process.exit(0);
-  };
-  process.on("SIGTERM", () => void stop("SIGTERM"));
-  process.on("SIGINT", () => void stop("SIGINT"));
+  stopOnSignals(gateway, cfg.limits.shutdownGraceMs, (signal) => log.info("signal", { signal }));
   // Config reload: bindings are re-read from CONFIG_FILE and swapped in without dropping clients.
   process.on("SIGHUP", () => {
     try {
@@ -58,10 +39,9 @@ async function printQuickStart(cfg: GatewayConfig, gateway: Gateway, log: Logger
   if (!cfg.jwtSecretGenerated && !cfg.adminTokenGenerated) return;
   log.warn("dev_secrets", { note: "JWT_SECRET and/or ADMIN_TOKEN unset: generated for this run only; set them in production" });
   const lines = [`\n  CEX WebSocket gateway listening on port ${gateway.port}`];
-  if (cfg.jwtSecretGenerated && cfg.auth.jwt.secret) {
-    const key = new TextEncoder().encode(cfg.auth.jwt.secret);
-    const user = cfg.simulator.users[0] ?? "user1";
-    const token = await new SignJWT({ roles: ["trader"] }).setProtectedHeader({ alg: "HS256" }).setSubject(user).setIssuedAt().setExpirationTime("12h").sign(key);
+  const demo = await demoToken(cfg);
+  if (demo) {
+    const { user, token } = demo;
     lines.push(
       `  demo user:   ${user}`,
       `  demo token:  ${token}`,

@@ -5,7 +5,7 @@
  * - Typed subscriptions: `subscribe("ticker.btc_usdt", (f) => f.data.price)` -> TickerData.
  * - Both wire formats (`format: "json" | "fb"`), decoded to the same objects.
  * - Reconnects with exponential backoff and jitter (1s, 2s, 4s, 8s, 16s, capped at 30s, ±20%),
- *   state "offline" after 8 failed attempts, and keeps trying (reconnect.ts).
+ *   state "offline" after 8 failed attempts, and keeps trying (connection.ts, reconnect.ts).
  * - Resumes every stream from its last seq after a reconnect (positions + epochs), drops
  *   duplicates (seq <= last), detects gaps (prev != last seq) and resumes to fill them, reports
  *   `resume_unavailable` so the app can take a snapshot (`snapshot()`) (stream-tracker.ts).
@@ -15,19 +15,15 @@
  * - Honours close codes (src/gateway/close-codes.ts): no reconnect after 4001 (kicked) unless
  *   `reconnectOnKick`, nor after a server 1000; 4003 (token expired) refreshes the token first.
  */
-import { CLOSE } from "../../src/gateway/close-codes.ts";
 import { MAX_STREAMS_PER_REQUEST } from "../../src/gateway/protocol.ts";
-import { DEFAULT_BACKOFF } from "./backoff.ts";
 import { GatewayClientError } from "./client-error.ts";
-import type { ClientEvents, ClientStats, ConnectionState, FrameHandler, StateInfo, Subscription } from "./client-events.ts";
-import type { GatewayClientOptions, TokenRequest, WebSocketCtor } from "./client-options.ts";
+import type { ClientEvents, ClientStats, ConnectionState, FrameHandler, Subscription } from "./client-events.ts";
+import type { GatewayClientOptions } from "./client-options.ts";
 import { decodeMessage, type Decoded } from "./codec.ts";
+import { Connection } from "./connection.ts";
 import { Emitter } from "./emitter.ts";
-import { Heartbeat } from "./heartbeat.ts";
 import { getJson, httpBase } from "./http.ts";
 import { PendingRequests, type RequestKind } from "./pending-requests.ts";
-import { onNetworkOnline, ReconnectScheduler, shouldReconnect } from "./reconnect.ts";
-import { detach, redact, socketParams } from "./socket.ts";
 import { StreamTracker, type AnyHandler, type StreamState } from "./stream-tracker.ts";
 import {
   isDataFrame,
@@ -47,86 +43,58 @@ import {
   type SubscribedAck,
 } from "./types.ts";
 
-type WsMessage = { data: unknown };
-
 /** The typed gateway client: subscriptions, reconnect and resume, requests, snapshot and replay. */
 export class GatewayClient extends Emitter<ClientEvents> {
   readonly format: Format;
   readonly stats: ClientStats = { frames: 0, delivered: 0, duplicates: 0, gaps: 0, resumes: 0, resumeUnavailable: 0, connects: 0 };
 
   private readonly opts: GatewayClientOptions;
-  private readonly heartbeat?: Heartbeat;
-  private readonly reconnect: ReconnectScheduler;
-  private readonly WS: WebSocketCtor;
+  private readonly conn: Connection;
   private readonly streams: StreamTracker;
   private readonly requests = new PendingRequests();
-  private _state: ConnectionState = "closed";
-  private _token?: string;
-  private ws?: WebSocket;
-  private stopped = true;
-  private tokenExpired = false;
-  private lastCloseCode?: number;
-  /** Messages received: the heartbeat's proof of life. */
-  private rx = 0;
-  private connectTimer?: ReturnType<typeof setTimeout>;
-  private stopOnline?: () => void;
 
   constructor(opts: GatewayClientOptions) {
     super();
     this.opts = opts;
     this.format = opts.format ?? "json";
-    this._token = opts.token;
-    this.reconnect = new ReconnectScheduler({ ...DEFAULT_BACKOFF, ...opts.backoff }, opts.offlineAfterAttempts ?? 8, opts.random);
-    const hb = opts.heartbeat === false ? false : (opts.heartbeat ?? { intervalMs: 25_000, timeoutMs: 10_000 });
-    if (hb) this.heartbeat = new Heartbeat(hb.intervalMs, hb.timeoutMs);
-    const WS = opts.WebSocket ?? (globalThis as { WebSocket?: WebSocketCtor }).WebSocket;
-    if (!WS) throw new Error("GatewayClient: no WebSocket implementation (pass options.WebSocket)");
-    this.WS = WS;
+    this.conn = new Connection(opts, this.format, this.stats, {
+      emit: (event, ...args) => this.emit(event, ...args),
+      // Every wanted stream: resumed from its position when it has one, else subscribed.
+      opened: () => this.join(this.streams.wanted()),
+      message: (data) => this.onMessage(data),
+      lost: () => {
+        this.streams.connectionLost();
+        this.requests.connectionClosed();
+      },
+      gaveUp: (err) => this.streams.rejectAll(err),
+      ping: () => void this.request<number>("ping", (id) => ({ action: "ping", id })).catch(() => {}),
+    });
     this.streams = new StreamTracker(opts.positions);
   }
 
   // ---- public API ------------------------------------------------------------------------------
 
   get state(): ConnectionState {
-    return this._state;
+    return this.conn.state;
   }
 
   get token(): string | undefined {
-    return this._token;
+    return this.conn.token;
   }
 
   /** Replaces the token used by the next connect (the current connection keeps its own). */
   setToken(token: string | undefined): void {
-    this._token = token;
+    this.conn.token = token;
   }
 
   /** Starts connecting (no-op unless closed). Frames flow to subscriptions as they arrive. */
   connect(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    this.reconnect.attempt = 0;
-    this.setState("connecting", {});
-    this.listenOnline();
-    void this.openSocket("initial");
+    this.conn.connect();
   }
 
   /** Closes for good (until `connect()` again); pending requests are rejected. */
   close(code = 1000, reason = "client close"): void {
-    if (this.stopped && this._state === "closed") return;
-    this.stopped = true;
-    this.reconnect.cancel();
-    const ws = this.ws;
-    this.teardown();
-    if (ws) {
-      detach(ws);
-      try {
-        ws.close(code, reason);
-      } catch {
-        // already closing
-      }
-    }
-    this.unlistenOnline();
-    this.setState("closed", { code, reason });
+    this.conn.close(code, reason);
   }
 
   /**
@@ -219,11 +187,11 @@ export class GatewayClient extends Emitter<ClientEvents> {
 
   /** Resolves when the state becomes `state` (at once if it is); rejects after `timeoutMs`. */
   waitForState(state: ConnectionState, timeoutMs = 30_000): Promise<void> {
-    if (this._state === state) return Promise.resolve();
+    if (this.conn.state === state) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         off();
-        reject(new Error(`waitForState(${state}): still ${this._state} after ${timeoutMs} ms`));
+        reject(new Error(`waitForState(${state}): still ${this.conn.state} after ${timeoutMs} ms`));
       }, timeoutMs);
       const off = this.on("state", (s) => {
         if (s !== state) return;
@@ -234,160 +202,14 @@ export class GatewayClient extends Emitter<ClientEvents> {
     });
   }
 
-  // ---- connection lifecycle ----------------------------------------------------------------------
-
-  private isOpen(): boolean {
-    return this.ws !== undefined && this.ws.readyState === 1 && this._state === "open";
-  }
-
-  private setState(state: ConnectionState, info: Omit<StateInfo, "previous" | "attempt">): void {
-    const previous = this._state;
-    if (previous === state && state !== "reconnecting" && state !== "offline") return;
-    this._state = state;
-    this.emit("state", state, { previous, attempt: this.reconnect.attempt, ...info });
-  }
-
-  private async openSocket(why: "initial" | "retry"): Promise<void> {
-    if (this.stopped) return;
-    const getToken = this.opts.getToken;
-    if (getToken && (why === "retry" || this._token === undefined)) {
-      const reason: TokenRequest["reason"] = this.tokenExpired ? "expired" : why === "initial" ? "initial" : "reconnect";
-      try {
-        const t = await getToken({ reason, attempt: this.reconnect.attempt, closeCode: this.lastCloseCode });
-        if (t !== undefined) this._token = t;
-      } catch (err) {
-        if (this.stopped) return;
-        this.emit("error", new GatewayClientError("token", `token refresh failed: ${(err as Error)?.message ?? err}`));
-        this.scheduleReconnect({ code: this.lastCloseCode });
-        return;
-      }
-      if (this.stopped) return;
-    }
-    let ws: WebSocket;
-    const { url, protocols } = socketParams(this.opts.url, this.format, this._token, this.opts.tokenTransport ?? "protocol");
-    try {
-      ws = new this.WS(url, protocols);
-    } catch (err) {
-      this.emit("error", new GatewayClientError("connect", `cannot open ${redact(url)}: ${(err as Error)?.message ?? err}`));
-      this.scheduleReconnect({});
-      return;
-    }
-    this.ws = ws;
-    ws.binaryType = "arraybuffer";
-    ws.onopen = () => {
-      if (this.ws === ws) this.onOpen(ws);
-    };
-    ws.onmessage = (ev: WsMessage) => {
-      if (this.ws === ws) this.onMessage(ev.data);
-    };
-    ws.onclose = (ev: { code: number; reason: string }) => {
-      if (this.ws === ws) this.onSocketClosed(ev.code, ev.reason, false);
-    };
-    ws.onerror = () => {
-      // A close event follows; it carries what there is to know.
-    };
-    const timeout = this.opts.connectTimeoutMs ?? 10_000;
-    this.connectTimer = setTimeout(() => {
-      if (this.ws !== ws || ws.readyState === 1) return;
-      this.emit("error", new GatewayClientError("connect", `no handshake within ${timeout} ms`));
-      this.dropSocket(ws, 4000, "connect timeout");
-    }, timeout);
-  }
-
-  private onOpen(ws: WebSocket): void {
-    clearTimeout(this.connectTimer);
-    this.stats.connects++;
-    this.tokenExpired = false;
-    const attempt = this.reconnect.attempt;
-    this.reconnect.resetWhenStable(this.opts.stableAfterMs ?? 5000, () => this.ws === ws);
-    this.setState("open", {});
-    this.emit("open", { url: redact(this.opts.url), format: this.format, attempt });
-    // Every wanted stream: resumed from its position when it has one, else subscribed.
-    this.join(this.streams.wanted());
-    this.heartbeat?.start({
-      current: () => this.ws === ws,
-      ping: () => void this.request<number>("ping", (id) => ({ action: "ping", id })).catch(() => {}),
-      received: () => this.rx,
-      dead: () => {
-        this.emit("error", new GatewayClientError("heartbeat", `nothing received within ${this.heartbeat!.timeoutMs} ms of a ping`));
-        this.dropSocket(ws, 4000, "heartbeat timeout");
-      },
-    });
-  }
-
-  private onSocketClosed(code: number, reason: string, local: boolean): void {
-    this.teardown();
-    if (this.stopped) {
-      this.setState("closed", { code, reason });
-      return;
-    }
-    this.lastCloseCode = code;
-    const willReconnect = shouldReconnect(code, this.opts.reconnectOnKick ?? false);
-    if (code === CLOSE.tokenExpired.code) this.tokenExpired = true;
-    this.emit("close", { code, reason, local, willReconnect });
-    if (!willReconnect) {
-      this.stopped = true;
-      this.unlistenOnline();
-      this.streams.rejectAll(() => new GatewayClientError("closed", `connection closed ${code} ${reason}`));
-      this.setState("closed", { code, reason });
-      return;
-    }
-    this.scheduleReconnect({ code, reason });
-  }
-
-  /** Marks the connection gone: timers stopped, requests failed, streams to be re-joined. */
-  private teardown(): void {
-    const ws = this.ws;
-    this.ws = undefined;
-    if (ws) detach(ws);
-    clearTimeout(this.connectTimer);
-    this.reconnect.cancelStable();
-    this.heartbeat?.stop();
-    this.streams.connectionLost();
-    this.requests.connectionClosed();
-  }
-
-  /** Abandons a socket considered dead (no close handshake to wait for) and reconnects. */
-  private dropSocket(ws: WebSocket, code: number, reason: string): void {
-    if (this.ws !== ws) return;
-    detach(ws);
-    try {
-      ws.close(code, reason);
-    } catch {
-      // not open yet or already closed
-    }
-    this.onSocketClosed(code, reason, true);
-  }
-
-  private scheduleReconnect(info: { code?: number; reason?: string }): void {
-    if (this.stopped) return;
-    const { delayMs, offline } = this.reconnect.next();
-    this.setState(offline ? "offline" : "reconnecting", { delayMs, ...info });
-    this.reconnect.arm(delayMs, () => void this.openSocket("retry"));
-  }
-
-  /** Browsers: retry at once when the network comes back. */
-  private listenOnline(): void {
-    this.stopOnline ??= onNetworkOnline(() => {
-      if ((this._state === "reconnecting" || this._state === "offline") && !this.ws) {
-        this.reconnect.cancel();
-        void this.openSocket("retry");
-      }
-    });
-  }
-
-  private unlistenOnline(): void {
-    this.stopOnline?.();
-    this.stopOnline = undefined;
-  }
-
   // ---- requests ------------------------------------------------------------------------------------
 
+  private isOpen(): boolean {
+    return this.conn.isOpen();
+  }
+
   private send(req: ClientRequest | Record<string, unknown>): boolean {
-    const ws = this.ws;
-    if (!ws || ws.readyState !== 1) return false;
-    ws.send(JSON.stringify(req));
-    return true;
+    return this.conn.send(req);
   }
 
   private request<T>(kind: RequestKind, build: (id: number) => ClientRequest): Promise<T> {
@@ -418,13 +240,12 @@ export class GatewayClient extends Emitter<ClientEvents> {
   }
 
   private async http<T>(path: string): Promise<T> {
-    return getJson<T>(this.opts.fetch ?? fetch, httpBase(this.opts.url, this.opts.httpUrl), path, this._token);
+    return getJson<T>(this.opts.fetch ?? fetch, httpBase(this.opts.url, this.opts.httpUrl), path, this.conn.token);
   }
 
   // ---- inbound -------------------------------------------------------------------------------------
 
   private onMessage(data: unknown): void {
-    this.rx++;
     this.stats.frames++;
     const receivedAt = Date.now();
     let d: Decoded;

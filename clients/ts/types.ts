@@ -9,45 +9,12 @@
  * extensions of those shapes; on the FlatBuffers format those frames travel as RawJson, so both
  * formats decode to exactly the same objects.
  */
-import type {
-  DataFrame,
-  DepthData,
-  DepthLevel,
-  ErrorFrame,
-  ListFrame,
-  OrderData,
-  PongFrame,
-  RequestId,
-  ResumedFrame,
-  Side,
-  StreamData,
-  SubscribedFrame,
-  TickerData,
-  TradeData,
-  UnsubscribedFrame,
-} from "../../src/codec/json-codec.ts";
+import type { DataFrame, DepthData, ErrorFrame, ListFrame, OrderData, PongFrame, RequestId, ResumedFrame, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../src/codec/json-codec.ts";
 import type { StreamKind } from "../../src/codec/stream-kind.ts";
-import type { ClientRequest } from "../../src/gateway/protocol.ts";
 
-export type {
-  DataFrame,
-  DepthData,
-  DepthLevel,
-  ErrorFrame,
-  ListFrame,
-  OrderData,
-  PongFrame,
-  RequestId,
-  ResumedFrame,
-  Side,
-  StreamData,
-  StreamKind,
-  SubscribedFrame,
-  TickerData,
-  TradeData,
-  UnsubscribedFrame,
-  ClientRequest,
-};
+export type { DataFrame, DepthData, DepthLevel, ErrorFrame, ListFrame, OrderData, PongFrame, RequestId, ResumedFrame, Side, StreamData, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../src/codec/json-codec.ts";
+export type { StreamKind } from "../../src/codec/stream-kind.ts";
+export type { ClientRequest } from "../../src/gateway/protocol.ts";
 
 /** Wire format negotiated at the upgrade: JSON text frames or FlatBuffers binary frames. */
 export type Format = "json" | "fb";

@@ -14,7 +14,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const SCREENSHOT = process.env.ADMIN_SCREENSHOT === "1" ? join(import.meta.dir, "../../docs/admin-dashboard.png") : join(tmpdir(), "admin-dashboard.png");
 const SCREENSHOT_WAIT_MS = Number(process.env.ADMIN_SCREENSHOT_WAIT_MS ?? 4000);
 
-describe.skipIf(!existsSync(CHROMIUM))("admin dashboard in Chromium", () => {
+describe("admin dashboard in Chromium", () => {
   let tg: TestGateway;
   let browser: Browser;
   let page: Page;

@@ -241,6 +241,9 @@ describe.each(["json", "fb"] as Format[])("real gateway, %s", (format) => {
     await (client.connect(), client.subscribe(stream).ready);
     await gw.publish([1, 2, 3].map((i) => ({ stream, data: payload(stream, i) })));
     await until(() => rec.frames.get(stream)?.length === 3, "3 frames");
+    // A subscribe that came before the stream had a log learns the epoch by one resume after
+    // its first frame; the crash below must come after that answer, as it would in practice.
+    await until(() => !!client.positions()[stream]?.epoch, "epoch learnt");
     const oldEpoch = client.positions()[stream]!.epoch;
 
     // Same port, new empty log directory: new epoch, numbering starts over.

@@ -1,4 +1,5 @@
 import type { BatchSink, IngestOutcome, Source, SourceHealth, SourceMessage } from "../source.ts";
+import { SourceHealthTracker } from "../source-health.ts";
 
 /** An event handed to the embedded source: a stream name and its payload. */
 export interface EmbeddedEvent {
@@ -13,22 +14,23 @@ export interface EmbeddedEvent {
 export class EmbeddedSource implements Source {
   readonly kind = "embedded" as const;
   private sink?: BatchSink;
-  private readonly stats: SourceHealth = { connected: false, events: 0, errors: 0, reconnects: 0, lastEventAt: 0 };
+  private connected = false;
+  private readonly stats = new SourceHealthTracker();
 
   constructor(readonly name = "embedded") {}
 
   async start(sink: BatchSink): Promise<void> {
     this.sink = sink;
-    this.stats.connected = true;
+    this.connected = true;
   }
 
   async stop(): Promise<void> {
     this.sink = undefined;
-    this.stats.connected = false;
+    this.connected = false;
   }
 
   health(): SourceHealth {
-    return { ...this.stats };
+    return this.stats.health(this.connected);
   }
 
   /** Publishes a batch in one tick and returns each event's stream and seq (or why it was skipped). */
@@ -36,8 +38,7 @@ export class EmbeddedSource implements Source {
     if (!this.sink) throw new Error(`source ${this.name} is not started`);
     const now = Date.now();
     const batch: SourceMessage[] = events.map((e) => ({ origin: e.stream, value: JSON.stringify(e.data), timestamp: now }));
-    this.stats.events += batch.length;
-    this.stats.lastEventAt = now;
+    this.stats.delivered(batch.length, now);
     return this.sink(batch);
   }
 }

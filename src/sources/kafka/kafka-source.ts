@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
+import { SourceHealthTracker } from "../source-health.ts";
 import {
   FRAME_BATCH, FRAME_JSON, FRAME_REPLAY, FrameReader, decodeMessages,
   type WorkerCommand, type WorkerStatus,
@@ -72,7 +73,10 @@ export class KafkaSource implements Source {
   private readonly next: number[][];
   private replaySeq = 0;
   private readonly replays = new Map<number, { resolve: (m: SourceMessage[]) => void; reject: (e: Error) => void; topic: string }>();
-  private readonly h: SourceHealth = { connected: false, events: 0, errors: 0, reconnects: 0, lastEventAt: 0 };
+  /** This side's totals; the worker's own counters are added on top (they restart with it). */
+  private readonly stats = new SourceHealthTracker();
+  private connected = false;
+  private lag: number | undefined;
   private workerErrors = 0;
   private workerReconnects = 0;
 
@@ -94,7 +98,7 @@ export class KafkaSource implements Source {
     const ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
     const timeoutMs = this.cfg.startTimeoutMs ?? 60_000;
     const timer = setTimeout(() => this.readyWaiter?.reject(new Error(
-      `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.h.lastError ?? "no error"})`,
+      `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.stats.lastError ?? "no error"})`,
     )), timeoutMs);
     try {
       this.spawn();
@@ -113,7 +117,7 @@ export class KafkaSource implements Source {
     clearTimeout(this.respawnTimer);
     const proc = this.proc;
     this.proc = undefined;
-    this.h.connected = false;
+    this.connected = false;
     if (!proc) return;
     try {
       proc.stdin.write(JSON.stringify({ op: "stop" } satisfies WorkerCommand) + "\n");
@@ -127,11 +131,8 @@ export class KafkaSource implements Source {
   }
 
   health(): SourceHealth {
-    return {
-      ...this.h,
-      errors: this.h.errors + this.workerErrors,
-      reconnects: this.h.reconnects + this.workerReconnects,
-    };
+    const h = this.stats.health(this.connected);
+    return { ...h, lag: this.lag, errors: h.errors + this.workerErrors, reconnects: h.reconnects + this.workerReconnects };
   }
 
   /**
@@ -211,8 +212,7 @@ export class KafkaSource implements Source {
       const batch = decodeMessages(frame, 5, this.cfg.topics, (t, p, off) => {
         this.next[t]![p] = off + 1;
       });
-      this.h.events += batch.length;
-      this.h.lastEventAt = Date.now();
+      this.stats.delivered(batch.length);
       try {
         this.sink?.(batch);
       } catch (e) {
@@ -242,21 +242,21 @@ export class KafkaSource implements Source {
         }
         break;
       case "ready":
-        this.h.connected = true;
+        this.connected = true;
         this.respawnDelay = 500;
         this.readyWaiter?.resolve();
         break;
       case "health":
-        this.h.connected = s.connected;
-        this.h.lag = s.lag;
+        this.connected = s.connected;
+        this.lag = s.lag;
         this.workerErrors = s.errors;
         this.workerReconnects = s.reconnects;
-        if (s.lastError) this.h.lastError = s.lastError;
+        if (s.lastError) this.stats.lastError = s.lastError;
         break;
       case "error":
         this.workerErrors++;
-        this.h.lastError = s.message;
-        if (s.code === -187) this.h.connected = false;
+        this.stats.lastError = s.message;
+        if (s.code === -187) this.connected = false;
         break;
       case "replay-error":
         this.settleReplay(s.id, new Error(`kafka replay: ${s.message}`));
@@ -271,22 +271,21 @@ export class KafkaSource implements Source {
   }
 
   private noteError(msg: string): void {
-    this.h.errors++;
-    this.h.lastError = msg;
+    this.stats.error(msg);
   }
 
   private onExit(proc: ReturnType<typeof spawnWorker>, code: number | null): void {
     if (this.proc !== proc) return; // stopped on purpose
     this.proc = undefined;
-    this.h.connected = false;
+    this.connected = false;
     // The worker's counters restart with it; keep what it had reported.
-    this.h.errors += this.workerErrors;
-    this.h.reconnects += this.workerReconnects;
+    this.stats.errors += this.workerErrors;
+    this.stats.reconnects += this.workerReconnects;
     this.workerErrors = this.workerReconnects = 0;
     this.noteError(`kafka worker exited with code ${code}`);
     for (const id of [...this.replays.keys()]) this.settleReplay(id, new Error("kafka worker exited"));
     if (this.stopping) return;
-    this.h.reconnects++;
+    this.stats.reconnects++;
     this.respawnTimer = setTimeout(() => this.spawn(), this.respawnDelay);
     this.respawnDelay = Math.min(this.respawnDelay * 2, 10_000);
   }

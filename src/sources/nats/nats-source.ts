@@ -19,6 +19,7 @@ import {
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
 import { Backoff, sleep } from "../backoff.ts";
 import { CircuitBreaker } from "../circuit-breaker.ts";
+import { SourceHealthTracker } from "../source-health.ts";
 
 /** Options shared by both modes. */
 export interface NatsCommonConfig {
@@ -85,11 +86,7 @@ export class NatsSource implements Source {
 
   private connUp = false;
   private readingUp = false;
-  private events = 0;
-  private errors = 0;
-  private reconnects = 0;
-  private lastEventAt = 0;
-  private lastError: string | undefined;
+  private readonly stats = new SourceHealthTracker();
 
   constructor(
     readonly name: string,
@@ -115,14 +112,7 @@ export class NatsSource implements Source {
   }
 
   health(): SourceHealth {
-    return {
-      connected: this.connUp && this.readingUp,
-      events: this.events,
-      errors: this.errors,
-      reconnects: this.reconnects,
-      lastEventAt: this.lastEventAt,
-      lastError: this.lastError,
-    };
+    return this.stats.health(this.connUp && this.readingUp);
   }
 
   private async doStop(): Promise<void> {
@@ -197,7 +187,7 @@ export class NatsSource implements Source {
       if (this.stopped) break;
       // Only a fatal error (auth, protocol) closes a client with unlimited reconnects.
       this.recordError(closedWith ?? new Error("connection closed"));
-      this.reconnects++;
+      this.stats.reconnects++;
       await sleep(this.backoff.next(), signal);
     }
   }
@@ -209,7 +199,7 @@ export class NatsSource implements Source {
         this.recordError(new Error(`disconnected from ${s.server}`));
       } else if (s.type === "reconnect") {
         this.connUp = true;
-        this.reconnects++;
+        this.stats.reconnects++;
       } else if (s.type === "error") {
         this.recordError(s.error);
       } else if (s.type === "slowConsumer") {
@@ -366,8 +356,7 @@ export class NatsSource implements Source {
     if (this.stopped || this.pending.length === 0 || !this.sink) return;
     const batch = this.pending;
     this.pending = [];
-    this.events += batch.length;
-    this.lastEventAt = Date.now();
+    this.stats.delivered(batch.length);
     try {
       this.sink(batch);
     } catch (err) {
@@ -377,9 +366,7 @@ export class NatsSource implements Source {
   }
 
   private recordError(err: unknown): void {
-    if (this.stopped) return;
-    this.errors++;
-    this.lastError = err instanceof Error ? err.message : String(err);
+    if (!this.stopped) this.stats.error(err);
   }
 }
 

@@ -13,6 +13,7 @@ import { Redis } from "ioredis";
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
 import { Backoff, sleep } from "../backoff.ts";
 import { CircuitBreaker } from "../circuit-breaker.ts";
+import { SourceHealthTracker } from "../source-health.ts";
 
 /** Configuration of a {@link RedisStreamSource}. */
 export interface RedisStreamSourceConfig {
@@ -79,11 +80,7 @@ export class RedisStreamSource implements Source {
   private loop: Promise<void> | undefined;
 
   private everReady = false;
-  private events = 0;
-  private errors = 0;
-  private reconnects = 0;
-  private lastEventAt = 0;
-  private lastError: string | undefined;
+  private readonly stats = new SourceHealthTracker();
 
   constructor(
     readonly name: string,
@@ -109,7 +106,7 @@ export class RedisStreamSource implements Source {
     });
     this.reader.on("ready", () => {
       this.backoff.reset();
-      if (this.everReady) this.reconnects++;
+      if (this.everReady) this.stats.reconnects++;
       this.everReady = true;
     });
     this.reader.on("error", (err: Error) => this.recordError(err));
@@ -125,14 +122,7 @@ export class RedisStreamSource implements Source {
   }
 
   health(): SourceHealth {
-    return {
-      connected: !this.stopped && this.reader?.status === "ready",
-      events: this.events,
-      errors: this.errors,
-      reconnects: this.reconnects,
-      lastEventAt: this.lastEventAt,
-      lastError: this.lastError,
-    };
+    return this.stats.health(!this.stopped && this.reader?.status === "ready");
   }
 
   /** Entries of stream `origin` after `fromPosition`, oldest first, at most `limit` (XRANGE). */
@@ -248,8 +238,7 @@ export class RedisStreamSource implements Source {
       if (last) this.lastIds.set(key, last[0]);
     }
     if (batch.length === 0 || this.stopped || !this.sink) return;
-    this.events += batch.length;
-    this.lastEventAt = Date.now();
+    this.stats.delivered(batch.length);
     try {
       this.sink(batch);
     } catch (err) {
@@ -281,9 +270,7 @@ export class RedisStreamSource implements Source {
   }
 
   private recordError(err: unknown): void {
-    if (this.stopped) return;
-    this.errors++;
-    this.lastError = err instanceof Error ? err.message : String(err);
+    if (!this.stopped) this.stats.error(err);
   }
 }
 
