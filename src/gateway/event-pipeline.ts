@@ -60,7 +60,10 @@ export class EventPipeline {
     }
     this.metrics.batchSize.observe(batch.length);
     if (lastSourceTs > 0) this.metrics.ingestLatency.observe({ source }, Math.max(0, now - lastSourceTs) / 1000);
-    this.metrics.publishLatency.observe((performance.now() - t0) / 1000);
+    const ms = performance.now() - t0;
+    this.metrics.publishLatency.observe(ms / 1000);
+    // The seed's onMessageDispatch, per batch (per event would flood the log at these rates).
+    if (this.log.enabled("debug")) this.log.debug("dispatch", { source, events: batch.length, ms: Math.round(ms * 1000) / 1000 });
     return out;
   }
 
