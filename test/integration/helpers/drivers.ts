@@ -249,13 +249,21 @@ export class RedisDriver implements Driver {
       produceStream: async (key, values, rate) => {
         const before = await this.redis.xrevrange(key, "+", "-", "COUNT", 1);
         const t0 = Date.now();
+        // Explicit, increasing ids make the producer idempotent: ioredis re-sends a command whose
+        // reply was lost in the restart, and the second XADD of the same id is refused instead of
+        // adding the entry twice.
+        const lastMs = before[0] ? Number(before[0][0].split("-")[0]) : 0;
+        const base = Math.max(t0, lastMs + 1);
         for (let i = 0; i < values.length; i++) {
           const due = t0 + (i * 1000) / rate;
           if (due > Date.now()) await sleep(due - Date.now());
-          await xadd(key, values[i]!);
+          try {
+            await this.redis.xadd(key, `${base + i}-1`, "data", values[i]!);
+          } catch (err) {
+            if (!/equal or smaller/i.test((err as Error).message)) throw err;
+          }
         }
-        // What the stream really holds: a command re-sent after the restart could have added an
-        // entry twice, and then the gateway must deliver it twice too.
+        // What the stream really holds must be exactly what was produced, once each.
         const entries = await this.redis.xrange(key, before[0] ? `(${before[0][0]}` : "-", "+");
         if (entries.length !== values.length) throw new Error(`redis ${key}: ${entries.length} entries for ${values.length} values`);
         return entries.map(([eid]) => redisPosition(eid));
