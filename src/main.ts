@@ -47,9 +47,11 @@ async function printQuickStart(cfg: GatewayConfig, gateway: Gateway, log: Logger
       `  demo token:  ${token}`,
       `  connect:     ws://localhost:${gateway.port}/ws?token=${token}`,
       `  then send:   {"action":"subscribe","streams":["ticker.btc_usdt","trades.btc_usdt","orders.${user}"]}`,
+      `  web client:  http://localhost:${gateway.port}/app?token=${token}`,
     );
   }
   if (cfg.adminTokenGenerated) lines.push(`  admin token: ${cfg.adminToken}   (POST /publish, /admin)`);
+  lines.push(`  dashboard:   http://localhost:${gateway.port}/admin   metrics: /metrics`);
   console.log(lines.join("\n") + "\n");
 }
 
