@@ -164,7 +164,6 @@ async function refreshAssignment(): Promise<number> {
       // Reassigning drops librdkafka's prefetched messages, but `next` is exactly what the gateway
       // has received, so fetching resumes without gap or duplicate. The gateway learns the start
       // offsets first (frames are ordered), so a respawned worker resumes from them too.
-      process.stderr.write(`TMPLOG ${Date.now()} ASSIGN ${JSON.stringify(offsets)}\n`);
       status({ type: "assigned", offsets });
       consumer.assign(assignment);
       assignedSize = next.size;
@@ -177,10 +176,8 @@ async function refreshAssignment(): Promise<number> {
 
 function consumeLoop(): void {
   if (stopping) return;
-  const TMPc0 = Date.now();
   consumer.consume(cfg.maxBatchSize, (err: any, msgs: RawKafkaMessage[]) => {
     if (stopping) return;
-    if (msgs?.length) { const now = Date.now(); let mx = 0; for (const m of msgs) mx = Math.max(mx, now - (m as any).timestamp); process.stderr.write(`TMPLOG ${now} batch n=${msgs.length} callMs=${now - TMPc0} maxAge=${mx} off=${msgs[0]!.offset}\n`); }
     if (err) {
       onError(err);
       setTimeout(consumeLoop, 100);
