@@ -14,7 +14,9 @@
  *
  * Env: BENCH_KAFKA_RDKAFKA (JSON) adds librdkafka settings to the gateway's Kafka consumer.
  * Usage: bun bench/e2e.ts [--rate 1000] [--clients 2000] [--procs 2] [--pairs 20] [--subs 2]
- *                          [--seconds 10] [--warmup 2] [--sources redis,nats,kafka]
+ *                          [--seconds 10] [--warmup 5] [--sources redis,nats,kafka]
+ * The warm-up covers creating each new stream's ring log (~3 ms each, 200 per source with
+ * --pairs 200), so the figures are steady-state delivery, not first-event costs.
  * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
  * Bounded: aborts after BENCH_MAX_SECONDS (default 115).
  */
@@ -144,7 +146,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 2, sources: ["redis", "nats", "kafka"] };
+  const a: Args = { rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: ["redis", "nats", "kafka"] };
   for (let i = 0; i < argv.length; i += 2) {
     const k = argv[i]!.replace(/^--/, "");
     const v = argv[i + 1] ?? "";
