@@ -184,8 +184,9 @@ export function decodeRecord(seg: Segment, off: number, stream: string): StreamE
 const ZEROS = new Uint8Array(1 << 16);
 
 /**
- * Makes `path` a segment file of at least `bytes` bytes, filling with zeros (real blocks, not a
- * sparse hole, so a full disk fails here with ENOSPC instead of as SIGBUS on a mapped write).
+ * Makes `path` a segment file of at least `bytes` bytes of real blocks (posix_fallocate, else
+ * written zeros), not a sparse hole, so a full disk fails here with ENOSPC instead of as SIGBUS on
+ * a mapped write.
  * Never shrinks: the file may still be mapped from an earlier open in this process.
  * With `invalidate`, also zeroes the header so no earlier log's records are taken for ours.
  */
