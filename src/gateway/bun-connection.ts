@@ -17,9 +17,6 @@ export class BunConnection implements Connection {
   close(code: number, reason: string): void {
     this.ws.close(code, reason);
   }
-  terminate(): void {
-    this.ws.terminate();
-  }
   bufferedAmount(): number {
     return this.ws.getBufferedAmount();
   }

@@ -9,8 +9,6 @@ export interface Connection {
   unsubscribe(topic: string): void;
   /** Sends a close frame after whatever is queued. */
   close(code: number, reason: string): void;
-  /** Drops the socket at once, without a close frame. */
-  terminate(): void;
   /** Bytes queued for this client and not yet written to the kernel. */
   bufferedAmount(): number;
 }

@@ -196,7 +196,7 @@ export class Gateway {
     let backlog = false;
     for (const s of this.sessions.all()) {
       if (s.conn.bufferedAmount() > 0) backlog = true;
-      s.close(CLOSE.restart, undefined, graceMs);
+      s.close(CLOSE.restart);
     }
     const deadline = Date.now() + graceMs;
     while ((this.sessions.size > 0 || backlog) && Date.now() < deadline) await Bun.sleep(20);

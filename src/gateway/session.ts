@@ -210,19 +210,16 @@ export class Session {
   }
 
   /**
-   * Closes with a code from close-codes.ts; the close handler does the bookkeeping. Live delivery
-   * stops first, so the close frame queues right behind what is already buffered, and a client
-   * that never reads it is terminated after a grace period.
+   * Closes with a code from close-codes.ts. Live delivery stops first, so the close frame queues
+   * right behind what is already buffered. Bun runs the close handler (our bookkeeping) inside
+   * this call and then flushes the queue itself, dropping a client that never reads it.
    */
-  close(c: CloseCode, detail?: string, graceMs = 5000): void {
+  close(c: CloseCode, detail?: string): void {
     if (this.closed || this.closing) return;
     this.closing = true;
     for (const s of this.streams) this.conn.unsubscribe(topicFor(s, this.format));
     this.resuming.clear();
     this.conn.close(c.code, closeReason(c, detail));
-    setTimeout(() => {
-      if (!this.closed) this.conn.terminate();
-    }, graceMs).unref?.();
   }
 
   /** Called once the socket is gone: releases subscriptions from the index. */
