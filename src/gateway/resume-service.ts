@@ -12,6 +12,11 @@ import type { SourceReplay } from "./source-replay.ts";
 const CHUNK = 500;
 
 const OLDER = "position is older than the log";
+const AHEAD = "position is ahead of the log";
+const NO_EVENTS = "no events logged for this stream";
+/** How long a resume waits for this gateway to read as far as the client's position. */
+const CATCH_UP_MS = 3000;
+const CATCH_UP_POLL_MS = 20;
 
 /** Why a position cannot be served completely. */
 type Unavailable = { reason: string; oldest: number; head: number; epoch: string };
@@ -56,11 +61,23 @@ export class ResumeService implements ResumeHandler {
     }
     // Live delivery pauses while replaying so nothing arrives out of order; the log buffers it.
     session.removeStream(stream);
+    const gen = ++this.generation;
+    session.resuming.set(stream, gen);
+    this.attempt(session, stream, gen, lastSeq, epoch, id, Date.now() + CATCH_UP_MS);
+  }
+
+  /** Serves the resume from the log, the source, or not at all; may wait for this gateway to catch up. */
+  private attempt(session: Session, stream: string, gen: number, lastSeq: number, epoch: string | undefined, id: RequestId | undefined, deadline: number): void {
+    if (session.closed || session.closing || session.resuming.get(stream) !== gen) return;
     const log = this.logs.find(stream);
     const problem = this.check(log, lastSeq, epoch);
-    const gen = ++this.generation;
+    if (problem && this.behindSource(log, problem, epoch) && Date.now() < deadline) {
+      // A client failing over from a gateway that had read further: going live now would send it
+      // seqs it already has, so wait (live delivery stays paused) until this log reaches it.
+      setTimeout(() => this.attempt(session, stream, gen, lastSeq, epoch, id, deadline), CATCH_UP_POLL_MS);
+      return;
+    }
     if (problem && log && problem.reason === OLDER && this.sourceReplay?.canReplay(stream)) {
-      session.resuming.set(stream, gen);
       void this.fillFromSource(session, log, stream, gen, lastSeq, problem, id);
       return;
     }
@@ -71,6 +88,7 @@ export class ResumeService implements ResumeHandler {
     }
     if (!log) {
       // Nothing logged yet and the client has seen nothing (position 0): nothing to replay, go live.
+      session.resuming.delete(stream);
       session.addStream(stream);
       this.metrics.resumes.inc({ result: "served" });
       const msg: Record<string, unknown> = { event: "resumed", stream, from: 0, to: 0, replayed: 0, epoch: "" };
@@ -78,8 +96,17 @@ export class ResumeService implements ResumeHandler {
       session.sendControl(msg);
       return;
     }
-    session.resuming.set(stream, gen);
     this.replay(session, log, stream, gen, lastSeq, lastSeq, 0, id);
+  }
+
+  /**
+   * Whether this gateway is merely behind: the stream is numbered by its source (same numbering on
+   * every gateway) and the client's position is one this log has not reached yet.
+   */
+  private behindSource(log: StreamLog | undefined, problem: Unavailable, epoch: string | undefined): boolean {
+    if (problem.reason === AHEAD) return (log?.position().epoch ?? "").startsWith("src:");
+    if (problem.reason === NO_EVENTS) return (epoch ?? "").startsWith("src:");
+    return false;
   }
 
   /**
@@ -113,11 +140,11 @@ export class ResumeService implements ResumeHandler {
 
   /** Undefined when every event after `lastSeq` is still in the log; otherwise why not. */
   private check(log: StreamLog | undefined, lastSeq: number, epoch: string | undefined): Unavailable | undefined {
-    if (!log) return lastSeq === 0 ? undefined : { reason: "no events logged for this stream", oldest: 0, head: 0, epoch: "" };
+    if (!log) return lastSeq === 0 ? undefined : { reason: NO_EVENTS, oldest: 0, head: 0, epoch: "" };
     const pos = log.position();
     const at = { oldest: pos.oldest, head: pos.head, epoch: pos.epoch };
     if (epoch !== undefined && epoch !== "" && epoch !== pos.epoch) return { reason: "unknown epoch", ...at };
-    if (lastSeq > pos.head) return { reason: "position is ahead of the log", ...at };
+    if (lastSeq > pos.head) return { reason: AHEAD, ...at };
     if (pos.head === 0 || lastSeq >= pos.oldest) return undefined;
     // Sparse seqs (source offsets) are fine as long as nothing between lastSeq and oldest was evicted.
     const oldest = log.readAfter(pos.oldest - 1, 1)[0];
