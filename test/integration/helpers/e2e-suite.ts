@@ -225,6 +225,18 @@ function allData(conns: WsClient[], stream: string): DataFrame[] {
   return conns.flatMap((c) => c.data(stream));
 }
 
+/**
+ * Waits until the connections together hold `positions.length` frames of `stream`, then checks
+ * they are exactly those seqs (prev chain unbroken, nothing repeated) carrying events 0..n-1.
+ */
+async function expectCompleteAcross(conns: WsClient[], stream: string, positions: number[], timeoutMs: number): Promise<void> {
+  await waitUntil(() => allData(conns, stream).length >= positions.length, timeoutMs, () => `all ${positions.length} events (have ${allData(conns, stream).length})`);
+  await Bun.sleep(300);
+  const frames = allData(conns, stream);
+  expect(sequenceProblem(frames, positions, 0)).toBeUndefined();
+  expect(frames.map((f) => f.data.i)).toEqual(positions.map((_, i) => i));
+}
+
 function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
   const stream = "trades.btc_usdt";
 
@@ -261,11 +273,8 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
     expect(epoch).toBe(expectedEpoch);
     const second = await failOver(a, b, first, epoch, expectedEpoch);
     const positions = await producing;
-    await waitUntil(() => allData([first, second], stream).length >= values.length, 60_000, () => `all ${values.length} events (have ${allData([first, second], stream).length})`);
-    await Bun.sleep(300);
-    const frames = allData([first, second], stream);
-    expect(sequenceProblem(frames, positions, 0)).toBeUndefined();
-    expect(frames.map((f) => f.data.i)).toEqual(values.map((_, i) => i));
+    expect(positions).toHaveLength(values.length);
+    await expectCompleteAcross([first, second], stream, positions, 60_000);
     expect(await b.metric("gateway_resumes_total", { result: "served" })).toBe(1);
   }, 180_000);
 
@@ -292,11 +301,7 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
     expect(answers[0]).toMatchObject({ event: "resumed", stream, from: lastSeq, epoch: `src:${name}:${fx.origins.trades}` });
     const p4 = await fx.produce(fx.origins.trades, batch(300, 50));
     const all = [...p1, ...p2, ...p3, ...p4] as number[];
-    await waitUntil(() => allData([first, second], stream).length >= all.length, 30_000, () => `all ${all.length} events (have ${allData([first, second], stream).length})`);
-    await Bun.sleep(300);
-    const frames = allData([first, second], stream);
-    expect(sequenceProblem(frames, all, 0)).toBeUndefined();
-    expect(frames.map((f) => f.data.i)).toEqual(all.map((_, i) => i));
+    await expectCompleteAcross([first, second], stream, all, 30_000);
     expect(await b.metric("gateway_resumes_total", { result: "source_fallback" })).toBe(1);
   }, 180_000);
 
@@ -323,11 +328,7 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
     expect(answers[0]).toMatchObject({ event: "resumed", stream, from: lastSeq, epoch: expectedEpoch, replayed: 200 });
     const p3 = await fx.produce(fx.origins.trades, batch(300, 50));
     const all = [...p1, ...p2, ...p3] as number[];
-    await waitUntil(() => allData([first, second], stream).length >= all.length, 30_000, () => `all ${all.length} events (have ${allData([first, second], stream).length})`);
-    await Bun.sleep(300);
-    const frames = allData([first, second], stream);
-    expect(sequenceProblem(frames, all, 0)).toBeUndefined();
-    expect(frames.map((f) => f.data.i)).toEqual(all.map((_, i) => i));
+    await expectCompleteAcross([first, second], stream, all, 30_000);
     expect(await b.metric("gateway_resumes_total", { result: "source_fallback" })).toBe(1);
   }, 180_000);
 }
