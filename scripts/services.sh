@@ -3,7 +3,8 @@
 #   kafka  single-node KRaft broker   127.0.0.1:19092 (controller 19093), jars from Maven Central
 #   nats   nats-server -js            127.0.0.1:14222 (HTTP monitor 18222)
 #   redis  redis-server               127.0.0.1:16379
-# Data and logs live in .services/ (gitignored). Servers run detached (setsid) so they outlive the
+# SERVICES_PORT_OFFSET=N adds N to every port, so several work trees (or a developer's own runs
+# beside CI) each get servers of their own. Data and logs live in .services/ (gitignored). Servers run detached (setsid) so they outlive the
 # test process that started them; `start` is idempotent and serialised per server with flock.
 #
 # Usage: scripts/services.sh install|start|stop|restart|status [kafka|nats|redis ...]
@@ -13,11 +14,13 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SVC="${SERVICES_DIR:-$ROOT/.services}"
 KAFKA_DIR="$SVC/kafka"
-KAFKA_PORT=19092
-KAFKA_CONTROLLER_PORT=19093
-NATS_PORT=14222
-NATS_MONITOR_PORT=18222
-REDIS_PORT=16379
+OFFSET="${SERVICES_PORT_OFFSET:-0}"
+[[ "$OFFSET" =~ ^[0-9]+$ ]] && [ "$OFFSET" -lt 1000 ] || { echo "services: SERVICES_PORT_OFFSET must be 0..999" >&2; exit 2; }
+KAFKA_PORT=$((19092 + OFFSET))
+KAFKA_CONTROLLER_PORT=$((19093 + OFFSET))
+NATS_PORT=$((14222 + OFFSET))
+NATS_MONITOR_PORT=$((18222 + OFFSET))
+REDIS_PORT=$((16379 + OFFSET))
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 START_TIMEOUT="${SERVICES_START_TIMEOUT:-90}"
 ALL=(kafka nats redis)

@@ -9,16 +9,19 @@
 /** A server scripts/services.sh knows how to run. */
 export type ServiceName = "kafka" | "nats" | "redis";
 
+/** Added to every port, as scripts/services.sh does: parallel work trees each get their own servers. */
+const PORT_OFFSET = Number(process.env.SERVICES_PORT_OFFSET ?? 0);
+
 /** Kafka bootstrap servers of the local single-node KRaft broker. */
-export const KAFKA_BROKERS = "127.0.0.1:19092";
+export const KAFKA_BROKERS = `127.0.0.1:${19092 + PORT_OFFSET}`;
 /** The same brokers as the list most Kafka client configs take. */
 export const KAFKA_BROKER_LIST = [KAFKA_BROKERS];
 /** NATS server URL (JetStream enabled). */
-export const NATS_URL = "nats://127.0.0.1:14222";
+export const NATS_URL = `nats://127.0.0.1:${14222 + PORT_OFFSET}`;
 /** NATS HTTP monitoring endpoint (/varz, /jsz, /healthz). */
-export const NATS_MONITOR_URL = "http://127.0.0.1:18222";
+export const NATS_MONITOR_URL = `http://127.0.0.1:${18222 + PORT_OFFSET}`;
 /** Redis URL. */
-export const REDIS_URL = "redis://127.0.0.1:16379";
+export const REDIS_URL = `redis://127.0.0.1:${16379 + PORT_OFFSET}`;
 
 /**
  * Timeout (ms) to give a beforeAll/test that starts services: a cold Kafka install downloads jars
