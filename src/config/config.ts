@@ -52,6 +52,8 @@ export interface LimitsConfig {
   connectionsPerIpPerMinute: number;
   /** Per-client send buffer; over it the client is closed 4008. */
   sendBufferBytes: number;
+  /** How long a resume's replay may wait for a client that reads nothing before closing it 4008. */
+  replayStallMs: number;
   /** Seconds without any inbound traffic (pongs count) before a client is closed. */
   idleTimeoutSec: number;
   /** How long SIGTERM waits for clients to go before exiting. */
@@ -166,6 +168,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxRateViolations: r.int("MAX_RATE_VIOLATIONS", "limits.maxRateViolations", 20, 1, 1e6),
       connectionsPerIpPerMinute: r.int("CONNECTIONS_PER_IP_PER_MIN", "limits.connectionsPerIpPerMinute", 600, 1, 1e9),
       sendBufferBytes: r.int("SEND_BUFFER_BYTES", "limits.sendBufferBytes", 1024 * 1024, 16 * 1024, 1024 ** 3),
+      replayStallMs: r.int("REPLAY_STALL_MS", "limits.replayStallMs", 10_000, 100, 600_000),
       idleTimeoutSec: r.int("IDLE_TIMEOUT_SEC", "limits.idleTimeoutSec", 60, 5, 960),
       shutdownGraceMs: r.int("SHUTDOWN_GRACE_MS", "limits.shutdownGraceMs", 5000, 0, 600_000),
     },

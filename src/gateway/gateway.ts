@@ -116,6 +116,7 @@ export class Gateway {
         this.metrics,
         this.log,
         cfg.limits.sendBufferBytes / 2,
+        cfg.limits.replayStallMs,
         new SourceReplay(this.pipeline.origins, () => this.sources, this.router),
       ),
     };

@@ -4,6 +4,7 @@ import type { LogStore, StreamLog } from "../log/log-store.ts";
 import type { StreamEvent } from "../log/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
+import { CLOSE } from "./close-codes.ts";
 import type { RequestId } from "./protocol.ts";
 import type { ResumeHandler, Session } from "./session.ts";
 import type { SourceReplay } from "./source-replay.ts";
@@ -18,8 +19,30 @@ const NO_EVENTS = "no events logged for this stream";
 const CATCH_UP_MS = 3000;
 const CATCH_UP_POLL_MS = 20;
 
+/** First and longest wait of a replay paused by a full client buffer. */
+const PAUSE_MIN_MS = 5;
+const PAUSE_MAX_MS = 100;
+
 /** Why a position cannot be served completely. */
 type Unavailable = { reason: string; oldest: number; head: number; epoch: string };
+
+/** One replay in progress: where it is, and since when the client's full buffer holds it up. */
+interface Replay {
+  session: Session;
+  log: StreamLog;
+  stream: string;
+  gen: number;
+  from: number;
+  cursor: number;
+  sent: number;
+  id?: RequestId;
+  joinAt?: number;
+  /** ms since epoch when the client's buffer last stopped draining; 0 while sending. */
+  blockedSince: number;
+  waitMs: number;
+  /** Buffered bytes at the last look, to tell a client that reads from one that does not. */
+  buffered: number;
+}
 
 /**
  * Serves `resume`: replays every logged event after the client's position, then switches the
@@ -36,6 +59,8 @@ export class ResumeService implements ResumeHandler {
     private readonly log: Logger,
     /** Bytes of queued output above which a replay waits for the client to read. */
     private readonly pauseAboveBytes: number,
+    /** How long a replay may wait for a client that reads nothing before it is closed 4008. */
+    private readonly stallMs = 10_000,
     private readonly sourceReplay?: SourceReplay,
     /** Most events a source fallback may fill in for one resume. */
     private readonly maxSourceEvents = 100_000,
@@ -155,36 +180,41 @@ export class ResumeService implements ResumeHandler {
   }
 
   private replay(session: Session, log: StreamLog, stream: string, gen: number, from: number, cursor: number, sent: number, id?: RequestId, joinAt?: number): void {
-    if (session.closed || session.closing || session.resuming.get(stream) !== gen) return;
-    if (cursor !== from || joinAt !== undefined) {
+    this.step({ session, log, stream, gen, from, cursor, sent, id, joinAt, blockedSince: 0, waitMs: 0, buffered: 0 });
+  }
+
+  /** Sends chunks until caught up (then goes live) or the client's buffer is full (then waits). */
+  private step(r: Replay): void {
+    const { session, log, stream } = r;
+    if (session.closed || session.closing || session.resuming.get(stream) !== r.gen) return;
+    if (r.cursor !== r.from || r.joinAt !== undefined) {
       // Resumed after a pause or a source fill: the log may have dropped what we had not sent yet.
       // After a fill, the log still holding the seq the fill stopped before is the join.
       const oldest = log.position().oldest;
-      const joined = joinAt !== undefined && oldest !== 0 && oldest <= joinAt;
-      const problem = joined ? undefined : this.check(log, cursor, undefined);
+      const joined = r.joinAt !== undefined && oldest !== 0 && oldest <= r.joinAt;
+      const problem = joined ? undefined : this.check(log, r.cursor, undefined);
       if (problem) {
         session.resuming.delete(stream);
-        this.unavailable(session, stream, cursor, { ...problem, reason: "log moved past the replay (client too slow)" }, id);
+        this.unavailable(session, stream, r.cursor, { ...problem, reason: "log moved past the replay (client too slow)" }, r.id);
         return;
       }
     }
     for (;;) {
       // Checked before each chunk, also when resuming after a pause: a client that has not read
       // what it was sent gets nothing more until it does (the log buffers meanwhile).
-      if (session.conn.bufferedAmount() > this.pauseAboveBytes) {
-        setTimeout(() => this.replay(session, log, stream, gen, from, cursor, sent, id, joinAt), 5);
-        return;
-      }
-      const events = log.readAfter(cursor, CHUNK);
+      const buffered = session.conn.bufferedAmount();
+      if (buffered > this.pauseAboveBytes) return this.wait(r, buffered);
+      r.blockedSince = 0;
+      const events = log.readAfter(r.cursor, CHUNK);
       let n = 0;
       for (const ev of events) {
         // The log's first event may not name its predecessor (prev 0); the client's is `cursor`.
-        session.conn.send(this.encode(ev.prev < cursor ? { ...ev, prev: cursor } : ev, session.format));
-        cursor = ev.seq;
+        session.conn.send(this.encode(ev.prev < r.cursor ? { ...ev, prev: r.cursor } : ev, session.format));
+        r.cursor = ev.seq;
         // Big events fill the buffer before a chunk ends: stop early, the next chunk starts here.
         if ((++n & 63) === 0 && session.conn.bufferedAmount() > this.pauseAboveBytes) break;
       }
-      sent += n;
+      r.sent += n;
       this.metrics.replayedEvents.inc(n);
       if (n === events.length && events.length < CHUNK) break;
     }
@@ -192,10 +222,34 @@ export class ResumeService implements ResumeHandler {
     session.resuming.delete(stream);
     session.addStream(stream);
     this.metrics.resumes.inc({ result: "served" });
-    const msg: Record<string, unknown> = { event: "resumed", stream, from, to: cursor, replayed: sent, epoch: log.position().epoch };
-    if (id !== undefined) msg.id = id;
+    const msg: Record<string, unknown> = { event: "resumed", stream, from: r.from, to: r.cursor, replayed: r.sent, epoch: log.position().epoch };
+    if (r.id !== undefined) msg.id = r.id;
     session.sendControl(msg);
-    this.log.debug("resume", { conn: session.id, user: session.identity.userId, stream, from, to: cursor, replayed: sent });
+    this.log.debug("resume", { conn: session.id, user: session.identity.userId, stream, from: r.from, to: r.cursor, replayed: r.sent });
+  }
+
+  /**
+   * The client's buffer is full: look again later. The wait backs off (a stuck replay costs a
+   * timer every PAUSE_MAX_MS, not every PAUSE_MIN_MS) and restarts whenever the client reads;
+   * a client that has not read for `stallMs` is dropped like any slow consumer, so it can
+   * reconnect and resume instead of holding its replay (and its streams' live delivery) forever.
+   */
+  private wait(r: Replay, buffered: number): void {
+    const now = Date.now();
+    if (r.blockedSince === 0 || buffered < r.buffered) {
+      r.blockedSince = now;
+      r.waitMs = PAUSE_MIN_MS;
+    } else if (now - r.blockedSince >= this.stallMs) {
+      const s = r.session;
+      this.metrics.slowConsumerDrops.inc();
+      this.log.warn("replay_stalled", { conn: s.id, user: s.identity.userId, ip: s.remoteAddress, stream: r.stream, buffered, sent: r.sent, ms: now - r.blockedSince });
+      s.close(CLOSE.slowConsumer, `replay stalled ${now - r.blockedSince} ms with ${buffered} bytes unread`);
+      return;
+    } else {
+      r.waitMs = Math.min(r.waitMs * 2, PAUSE_MAX_MS);
+    }
+    r.buffered = buffered;
+    setTimeout(() => this.step(r), r.waitMs);
   }
 
   private unavailable(session: Session, stream: string, lastSeq: number, p: Unavailable, id?: RequestId): void {

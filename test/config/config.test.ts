@@ -48,6 +48,7 @@ describe("defaults", () => {
       maxRateViolations: 20,
       connectionsPerIpPerMinute: 600,
       sendBufferBytes: 1 << 20,
+      replayStallMs: 10_000,
       idleTimeoutSec: 60,
       shutdownGraceMs: 5000,
     });
@@ -201,6 +202,8 @@ describe("validation: one ConfigError listing every problem", () => {
     ["SHUTDOWN_GRACE_MS", "abc"],
     ["ALLOW_ANONYMOUS", "2"],
     ["JWT_CLOCK_TOLERANCE_SEC", "3600"],
+    ["REPLAY_STALL_MS", "5"],
+    ["REPLAY_STALL_MS", "abc"],
   ])("%s=%s is refused", (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems.length).toBe(1);
