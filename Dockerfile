@@ -20,6 +20,7 @@ COPY --from=build /app/node_modules ./node_modules
 ENV KAFKA_BUILD_CACHE=/opt/cex-kafka
 COPY --from=build /opt/cex-kafka /opt/cex-kafka
 COPY package.json tsconfig.json bunfig.toml ./
+COPY protocol ./protocol
 COPY src ./src
 COPY clients ./clients
 COPY schema ./schema

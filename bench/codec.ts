@@ -12,7 +12,7 @@
  */
 import { decodeFrameFb, encodeDataFrameFb } from "../src/codec/flatbuffers-codec.ts";
 import { encodeDataFrameJson } from "../src/codec/json-codec.ts";
-import type { StreamEvent } from "../src/log/stream-event.ts";
+import type { StreamEvent } from "../protocol/stream-event.ts";
 
 const MAX_MS = 400;
 const ROUNDS = 3;

@@ -12,7 +12,7 @@ import type { StreamLog } from "../src/log/log-store.ts";
 import { MemoryLogStore } from "../src/log/memory-log-store.ts";
 import { MmapLogStore } from "../src/log/mmap-log-store.ts";
 import { checksum } from "../src/log/segment.ts";
-import type { StreamEvent } from "../src/log/stream-event.ts";
+import type { StreamEvent } from "../protocol/stream-event.ts";
 
 const N = 1_000_000;
 const ROUNDS = 5;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Generates the TypeScript FlatBuffers code of schema/frames.fbs into src/codec/generated/.
+# Generates the TypeScript FlatBuffers code of schema/frames.fbs into protocol/generated/.
 #
-#   scripts/gen-schema.sh           regenerate src/codec/generated/ (commit the result)
+#   scripts/gen-schema.sh           regenerate protocol/generated/ (commit the result)
 #   scripts/gen-schema.sh --check   regenerate into a temp dir and fail (exit 1) when the committed
 #                                   code differs from it: CI runs this
 #
@@ -16,7 +16,7 @@ set -euo pipefail
 FLATC_VERSION="2.0.8"
 DEB_VERSION="2.0.8+dfsg1-2"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-OUT="$ROOT/src/codec/generated"
+OUT="$ROOT/protocol/generated"
 
 mode="write"
 case "${1:-}" in
@@ -59,14 +59,14 @@ if [ "$mode" = "check" ]; then
   fi
   if ! diff -r -u "$OUT" "$gen" >"$tmp/diff.txt"; then
     sed -e "s#$gen#<fresh>#g" "$tmp/diff.txt" | head -n 80 >&2
-    echo "gen-schema --check: src/codec/generated/ is stale against schema/frames.fbs; run scripts/gen-schema.sh and commit it" >&2
+    echo "gen-schema --check: protocol/generated/ is stale against schema/frames.fbs; run scripts/gen-schema.sh and commit it" >&2
     exit 1
   fi
-  echo "gen-schema --check: src/codec/generated/ is up to date (flatc $FLATC_VERSION)"
+  echo "gen-schema --check: protocol/generated/ is up to date (flatc $FLATC_VERSION)"
   exit 0
 fi
 
 rm -rf "$OUT"
 mkdir -p "$(dirname "$OUT")"
 cp -R "$gen" "$OUT"
-echo "gen-schema: wrote $(find "$OUT" -type f | wc -l) files to src/codec/generated/ (flatc $FLATC_VERSION)"
+echo "gen-schema: wrote $(find "$OUT" -type f | wc -l) files to protocol/generated/ (flatc $FLATC_VERSION)"

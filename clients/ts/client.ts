@@ -12,10 +12,10 @@
  * - Refreshes its token through an async callback before each reconnect (and first on 4003).
  * - Heartbeat: `{"action":"ping"}` every 25 s; nothing received within 10 s after a ping ->
  *   the socket is considered dead and replaced (heartbeat.ts).
- * - Honours close codes (src/gateway/close-codes.ts): no reconnect after 4001 (kicked) unless
+ * - Honours close codes (protocol/close-codes.ts): no reconnect after 4001 (kicked) unless
  *   `reconnectOnKick`, nor after a server 1000; 4003 (token expired) refreshes the token first.
  */
-import { MAX_STREAMS_PER_REQUEST } from "../../src/gateway/protocol.ts";
+import { MAX_STREAMS_PER_REQUEST } from "../../protocol/requests.ts";
 import { GatewayClientError } from "./client-error.ts";
 import type { ClientEvents, ClientStats, ConnectionState, FrameHandler, Subscription } from "./client-events.ts";
 import type { GatewayClientOptions } from "./client-options.ts";

@@ -1,14 +1,14 @@
 /**
- * Decoding of what arrives on the socket, for both wire formats, with the gateway's own decoders:
- * JSON text is the reference shape, and `decodeFrameFb` (src/codec/flatbuffers-codec.ts, built on
- * the code generated from schema/frames.fbs) returns the very same objects from binary frames.
+ * Decoding of what arrives on the socket, for both wire formats, with the protocol's decoders:
+ * JSON text is the reference shape, and `decodeFrameFb` (protocol/fb/decoder.ts, built on the code
+ * generated from schema/frames.fbs) returns the very same objects from binary frames.
  * Browser-safe: it uses only the `flatbuffers` runtime and TextDecoder.
  */
-import { decodeFrameFb, readDataFrameTimesFb } from "../../src/codec/flatbuffers-codec.ts";
+import { decodeFrameFb, readDataFrameTimesFb } from "../../protocol/fb/decoder.ts";
 import type { AnyFrame } from "./types.ts";
 
-export { decodeFrameFb, readDataFrameTimesFb } from "../../src/codec/flatbuffers-codec.ts";
-export { decodeFrameJson } from "../../src/codec/json-codec.ts";
+export { decodeFrameFb, readDataFrameTimesFb } from "../../protocol/fb/decoder.ts";
+export { decodeFrameJson } from "../../protocol/json-decoder.ts";
 
 /** A decoded frame and what the wire said about it besides its JSON shape. */
 export interface Decoded {

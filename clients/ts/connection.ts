@@ -4,7 +4,7 @@
  * for good (close codes, reconnect.ts). What arrives and what the streams do about a new or lost
  * connection is the owner's business, through ConnectionHooks.
  */
-import { CLOSE } from "../../src/gateway/close-codes.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
 import { DEFAULT_BACKOFF } from "./backoff.ts";
 import { GatewayClientError } from "./client-error.ts";
 import type { ClientEvents, ClientStats, ConnectionState, StateInfo } from "./client-events.ts";

@@ -3,10 +3,10 @@
  * jitter, the attempt count reset by a stable connection), and at once when a browser's network
  * comes back.
  */
-import { CLOSE } from "../../src/gateway/close-codes.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
 import { backoffDelay, type BackoffOptions } from "./backoff.ts";
 
-/** Whether a connection closed with `code` is retried (src/gateway/close-codes.ts). */
+/** Whether a connection closed with `code` is retried (protocol/close-codes.ts). */
 export function shouldReconnect(code: number, reconnectOnKick: boolean): boolean {
   if (code === CLOSE.kicked.code) return reconnectOnKick;
   for (const c of Object.values(CLOSE)) if (c.code === code) return c.reconnect;

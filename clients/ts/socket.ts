@@ -1,10 +1,8 @@
 /** The WebSocket side of the client: subprotocols, the URL with its token, detaching handlers. */
-import { TOKEN_PROTOCOL_PREFIX } from "../../src/gateway/auth/credentials.ts";
+import { PROTOCOL_FB, PROTOCOL_JSON, TOKEN_PROTOCOL_PREFIX } from "../../protocol/wire.ts";
 import type { Format } from "./types.ts";
 
-/** Subprotocols that select the wire format (src/gateway/upgrade.ts; a test checks they match). */
-export const PROTOCOL_JSON = "cex.v1.json";
-export const PROTOCOL_FB = "cex.v1.fb";
+export { PROTOCOL_FB, PROTOCOL_JSON } from "../../protocol/wire.ts";
 
 /**
  * URL and subprotocols of a connection: the format's subprotocol, and the token either as a

@@ -1,23 +1,20 @@
 /**
- * Frame and stream types of the client. Nothing here is written by hand from the wire format:
- * the frame shapes are imported from the gateway's own codec (`src/codec/json-codec.ts`, which the
- * FlatBuffers decoder also returns) and the request shapes from `src/gateway/protocol.ts`, so a
- * schema or protocol change breaks `tsc` here instead of drifting silently.
- *
- * What the gateway adds to some control frames beyond the codec's minimal shapes (the `epochs` of
- * `subscribed`, the `epoch` of `resumed`, the details of `resume_unavailable`) is declared below as
- * extensions of those shapes; on the FlatBuffers format those frames travel as RawJson, so both
- * formats decode to exactly the same objects.
+ * Frame and stream types of the client. Nothing here is written by hand from the wire format: the
+ * frame shapes, request shapes, error codes and stream kinds come from the protocol leaf
+ * (`protocol/`) that the gateway builds its frames from, so a schema or protocol change breaks
+ * `tsc` here instead of drifting silently. The client imports nothing else of the server.
  */
-import type { DataFrame, DepthData, ErrorFrame, ListFrame, OrderData, PongFrame, RequestId, ResumedFrame, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../src/codec/json-codec.ts";
-import type { StreamKind } from "../../src/codec/stream-kind.ts";
+import type { ControlFrame, DataFrame, DepthData, ErrorFrame, OrderData, PongFrame, ResumedFrame, SubscribedFrame, TickerData, TradeData } from "../../protocol/frames.ts";
+import type { StreamKind } from "../../protocol/stream-kind.ts";
+import type { WireFormat } from "../../protocol/wire.ts";
 
-export type { DataFrame, DepthData, DepthLevel, ErrorFrame, ListFrame, OrderData, PongFrame, RequestId, ResumedFrame, Side, StreamData, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../src/codec/json-codec.ts";
-export type { StreamKind } from "../../src/codec/stream-kind.ts";
-export type { ClientRequest } from "../../src/gateway/protocol.ts";
+export type { DataFrame, DepthData, DepthLevel, ErrorFrame, ListFrame, OrderData, PongFrame, ResumedFrame, Side, StreamData, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../protocol/frames.ts";
+export type { ErrorCode } from "../../protocol/error-codes.ts";
+export type { ClientRequest, RequestId } from "../../protocol/requests.ts";
+export type { StreamKind } from "../../protocol/stream-kind.ts";
 
 /** Wire format negotiated at the upgrade: JSON text frames or FlatBuffers binary frames. */
-export type Format = "json" | "fb";
+export type Format = WireFormat;
 
 // ---- streams and their payloads -----------------------------------------------------------------
 
@@ -74,37 +71,20 @@ export interface FrameMeta {
 
 // ---- control frames as the gateway sends them ---------------------------------------------------
 
-/** `subscribed`, with the epoch of each stream's numbering ("" when the stream has no log yet). */
-export interface SubscribedAck extends SubscribedFrame {
-  epochs?: Record<string, string>;
-}
+/** `subscribed`, with the epoch of each stream's numbering (protocol/frames.ts SubscribedFrame). */
+export type SubscribedAck = SubscribedFrame;
 
-/** `resumed`: the replay of `stream` from `from` (exclusive) to `to` is complete; live follows. */
-export interface ResumedAck extends ResumedFrame {
-  replayed?: number;
-  epoch?: string;
-  id?: RequestId;
-}
+/** `resumed`: the replay of `stream` is complete; live follows (protocol/frames.ts ResumedFrame). */
+export type ResumedAck = ResumedFrame;
 
-/** `pong`, with the gateway's clock. */
-export interface PongAck extends PongFrame {
-  ts?: number;
-}
+/** `pong`, with the gateway's clock (protocol/frames.ts PongFrame). */
+export type PongAck = PongFrame;
 
-/** An error frame with the details the gateway adds to some codes. */
-export interface GatewayError extends ErrorFrame {
-  /** The refused streams (unknown_stream, forbidden, too_many_streams). */
-  streams?: string[];
-  /** resume_unavailable: the position that could not be served. */
-  lastSequence?: number;
-  /** resume_unavailable: newest seq in the log. */
-  head?: number;
-  /** resume_unavailable: the epoch of the log's numbering now. */
-  epoch?: string;
-}
+/** An error frame with the details the gateway adds to some codes (protocol/frames.ts ErrorFrame). */
+export type GatewayError = ErrorFrame;
 
 /** Any control frame. One with an unknown `event` still arrives, as the object that was sent. */
-export type ControlMessage = SubscribedAck | UnsubscribedFrame | ListFrame | PongAck | ResumedAck | GatewayError;
+export type ControlMessage = ControlFrame;
 
 /** What a decoder returns. */
 export type AnyFrame = DataFrame | ControlMessage;
@@ -114,8 +94,8 @@ export function isDataFrame(f: AnyFrame): f is DataFrame {
   return !("event" in f) && typeof (f as DataFrame).seq === "number";
 }
 
-/** Kind of a stream name, as the gateway computes it (src/codec/stream-kind.ts). */
-export { streamKind } from "../../src/codec/stream-kind.ts";
+/** Kind of a stream name, as the gateway computes it. */
+export { streamKind } from "../../protocol/stream-kind.ts";
 
 /** Narrows a data frame to a kind's typed payload by its stream name. */
 export function isKind<K extends TypedKind>(frame: DataFrame, kind: K): frame is DataFrame<PayloadByKind[K]> {

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { CLOSE } from "../gateway/close-codes.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
 import type { Gateway, RouteHandler } from "../gateway/gateway.ts";
 import { httpError, json, safeEqual } from "../gateway/http.ts";
 import type { Session } from "../gateway/session.ts";

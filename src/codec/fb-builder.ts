@@ -6,8 +6,8 @@
  * builder is reused for the next one. Encoding is synchronous and not re-entrant.
  */
 import * as flatbuffers from "flatbuffers";
-import { FB_SCHEMA_VERSION } from "./fb-schema.ts";
-import * as fb from "./generated/frames_generated.ts";
+import { FB_SCHEMA_VERSION } from "../../protocol/fb/schema.ts";
+import * as fb from "../../protocol/generated/frames_generated.ts";
 
 const INITIAL_CAPACITY = 4096;
 /** A builder grown past this by one huge frame is dropped rather than kept for ever. */

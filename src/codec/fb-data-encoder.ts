@@ -3,13 +3,13 @@
  * OrderUpdate) only when it round-trips exactly (fb-payload-checks.ts); anything else travels as
  * RawJson, the JSON text.
  */
-import type { StreamEvent } from "../log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import { buildRawJson, encoderState, finishFrame, str } from "./fb-builder.ts";
-import { add64, F } from "./fb-fields.ts";
+import { add64, F } from "../../protocol/fb/fields.ts";
 import { isDepth, isOrder, isTicker, isTrade, setCheckWellFormed } from "./fb-payload-checks.ts";
-import * as fb from "./generated/frames_generated.ts";
-import type { DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "./json-codec.ts";
-import { streamKind } from "./stream-kind.ts";
+import * as fb from "../../protocol/generated/frames_generated.ts";
+import type { DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../../protocol/frames.ts";
+import { streamKind } from "../../protocol/stream-kind.ts";
 
 function sideFb(s: Side): fb.Side {
   return s === "buy" ? fb.Side.Buy : fb.Side.Sell;

@@ -3,7 +3,7 @@
  * only when it round-trips exactly (same keys, same types, nothing that would decode differently);
  * anything else travels as RawJson.
  */
-import type { DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "./json-codec.ts";
+import type { DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../../protocol/frames.ts";
 
 /** A parsed JSON object. */
 export type Obj = Record<string, unknown>;

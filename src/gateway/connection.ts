@@ -1,3 +1,5 @@
+import type { WireFormat } from "../../protocol/wire.ts";
+
 /**
  * The gateway's view of one client socket. The session logic talks to this, not to Bun's
  * ServerWebSocket, so it can be tested with a fake.
@@ -13,8 +15,6 @@ export interface Connection {
   bufferedAmount(): number;
 }
 
-/** Wire format a connection negotiated at the upgrade. */
-export type WireFormat = "json" | "fb";
 
 /** Bun topic carrying `stream` frames in `format`; one topic per format so each frame is encoded once. */
 export function topicFor(stream: string, format: WireFormat): string {

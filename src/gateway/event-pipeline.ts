@@ -1,6 +1,6 @@
-import { streamKind } from "../codec/stream-kind.ts";
+import { streamKind } from "../../protocol/stream-kind.ts";
 import type { LogStore } from "../log/log-store.ts";
-import type { StreamEvent } from "../log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { MessageRouter, RoutedEvent } from "../sources/routing/message-router.ts";
 import type { IngestOutcome, SourceMessage } from "../sources/source.ts";

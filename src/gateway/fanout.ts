@@ -1,7 +1,7 @@
 import { encodeDataFrameFb } from "../codec/flatbuffers-codec.ts";
 import { encodeDataFrameJson } from "../codec/json-codec.ts";
-import { streamKind, type StreamKind } from "../codec/stream-kind.ts";
-import type { StreamEvent } from "../log/stream-event.ts";
+import { streamKind, type StreamKind } from "../../protocol/stream-kind.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { SubscriptionIndex } from "./subscription-index.ts";
 

@@ -13,7 +13,7 @@ import type { Source } from "../sources/source.ts";
 import { Logger } from "../util/logger.ts";
 import { Authenticator } from "./auth/authenticator.ts";
 import { BunConnection } from "./bun-connection.ts";
-import { CLOSE, closeLabel } from "./close-codes.ts";
+import { CLOSE, closeLabel } from "../../protocol/close-codes.ts";
 import { EventPipeline } from "./event-pipeline.ts";
 import { Fanout } from "./fanout.ts";
 import { httpError, json } from "./http.ts";

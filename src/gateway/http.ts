@@ -1,4 +1,5 @@
 import { timingSafeEqual } from "node:crypto";
+import type { HttpErrorCode } from "../../protocol/error-codes.ts";
 
 /** A JSON response with the given status. */
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
@@ -6,7 +7,7 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 }
 
 /** A JSON error body `{error, message}`: what every refused HTTP request gets. */
-export function httpError(status: number, error: string, message: string, headers?: Record<string, string>): Response {
+export function httpError(status: number, error: HttpErrorCode, message: string, headers?: Record<string, string>): Response {
   return json({ error, message }, status, headers);
 }
 

@@ -1,29 +1,10 @@
 /**
- * The client-to-server protocol: JSON text frames with an `action` and an optional `id` that the
- * answer echoes. Parsing never throws; a bad frame becomes a ProtocolError the session answers.
+ * Parser of the client-to-server protocol (protocol/requests.ts): JSON text frames with an
+ * `action` and an optional `id` that the answer echoes. Parsing never throws; a bad frame becomes
+ * a ProtocolError the session answers.
  */
-
-/** A request id the client chose; echoed verbatim in the answer. */
-export type RequestId = string | number;
-
-/** A parsed, well-formed client request. */
-export type ClientRequest =
-  | { action: "subscribe"; streams: string[]; id?: RequestId }
-  | { action: "unsubscribe"; streams: string[]; id?: RequestId }
-  | { action: "list"; id?: RequestId }
-  | { action: "ping"; id?: RequestId }
-  | { action: "resume"; positions: Record<string, number>; epochs?: Record<string, string>; id?: RequestId };
-
-/** Error codes sent in `{"event":"error","code":...}`. */
-export type ErrorCode =
-  | "bad_request"
-  | "unknown_action"
-  | "unknown_stream"
-  | "forbidden"
-  | "rate_limited"
-  | "too_many_streams"
-  | "resume_unavailable"
-  | "internal";
+import type { ErrorCode } from "../../protocol/error-codes.ts";
+import { MAX_STREAMS_PER_REQUEST, type ClientRequest, type RequestId } from "../../protocol/requests.ts";
 
 /** A refused request, answered with an error frame. */
 export interface ProtocolError {
@@ -32,9 +13,7 @@ export interface ProtocolError {
   id?: RequestId;
 }
 
-/** Most streams accepted in one request; bigger lists are a bad request. */
-export const MAX_STREAMS_PER_REQUEST = 256;
-
+/** Parses one text frame into a request, or the error to answer it with. */
 export function parseClientMessage(text: string): ClientRequest | ProtocolError {
   let msg: unknown;
   try {

@@ -1,11 +1,12 @@
 import { encodeDataFrameFb } from "../codec/flatbuffers-codec.ts";
 import { encodeDataFrameJson } from "../codec/json-codec.ts";
 import type { LogStore, StreamLog } from "../log/log-store.ts";
-import type { StreamEvent } from "../log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
-import { CLOSE } from "./close-codes.ts";
-import type { RequestId } from "./protocol.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
+import type { ResumedFrame } from "../../protocol/frames.ts";
+import type { RequestId } from "../../protocol/requests.ts";
 import type { ResumeHandler, Session } from "./session.ts";
 import type { SourceReplay } from "./source-replay.ts";
 
@@ -116,7 +117,7 @@ export class ResumeService implements ResumeHandler {
       session.resuming.delete(stream);
       session.addStream(stream);
       this.metrics.resumes.inc({ result: "served" });
-      const msg: Record<string, unknown> = { event: "resumed", stream, from: 0, to: 0, replayed: 0, epoch: "" };
+      const msg: ResumedFrame = { event: "resumed", stream, from: 0, to: 0, replayed: 0, epoch: "" };
       if (id !== undefined) msg.id = id;
       session.sendControl(msg);
       return;
@@ -222,7 +223,7 @@ export class ResumeService implements ResumeHandler {
     session.resuming.delete(stream);
     session.addStream(stream);
     this.metrics.resumes.inc({ result: "served" });
-    const msg: Record<string, unknown> = { event: "resumed", stream, from: r.from, to: r.cursor, replayed: r.sent, epoch: log.position().epoch };
+    const msg: ResumedFrame = { event: "resumed", stream, from: r.from, to: r.cursor, replayed: r.sent, epoch: log.position().epoch };
     if (r.id !== undefined) msg.id = r.id;
     session.sendControl(msg);
     this.log.debug("resume", { conn: session.id, user: session.identity.userId, stream, from: r.from, to: r.cursor, replayed: r.sent });

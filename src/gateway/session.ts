@@ -1,17 +1,24 @@
+import { CLOSE, closeReason, type CloseCode } from "../../protocol/close-codes.ts";
+import type { ErrorCode } from "../../protocol/error-codes.ts";
+import type { ControlFrame, ErrorFrame, SubscribedFrame } from "../../protocol/frames.ts";
+import type { ClientRequest, RequestId } from "../../protocol/requests.ts";
+import { streamKind } from "../../protocol/stream-kind.ts";
+import type { WireFormat } from "../../protocol/wire.ts";
 import type { LimitsConfig } from "../config/config.ts";
-import { streamKind } from "../codec/stream-kind.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Identity } from "./auth/identity.ts";
-import { CLOSE, closeReason, type CloseCode } from "./close-codes.ts";
-import { topicFor, type Connection, type WireFormat } from "./connection.ts";
-import { parseClientMessage, type ClientRequest, type ErrorCode, type RequestId } from "./protocol.ts";
+import { topicFor, type Connection } from "./connection.ts";
+import { parseClientMessage } from "./protocol.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import type { SubscriptionIndex } from "./subscription-index.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /** Turns a control answer into a frame of the connection's format. */
-export type ControlEncoder = (msg: Record<string, unknown>, format: WireFormat) => string | Uint8Array;
+export type ControlEncoder = (msg: ControlFrame, format: WireFormat) => string | Uint8Array;
+
+/** The details some error codes carry besides code and message (protocol/frames.ts). */
+export type ErrorDetails = Pick<ErrorFrame, "streams" | "stream" | "lastSequence" | "oldest" | "head" | "epoch">;
 
 /** Serves resume requests; implemented by the ring-log layer. */
 export interface ResumeHandler {
@@ -139,7 +146,7 @@ export class Session {
       added.push(s);
     }
     if (added.length) {
-      const ack: Record<string, unknown> = { event: "subscribed", streams: added };
+      const ack: SubscribedFrame = { event: "subscribed", streams: added };
       const resume = this.ctx.resume;
       if (resume) ack.epochs = Object.fromEntries(added.map((s) => [s, resume.epochOf(s) ?? ""]));
       this.sendControl(withId(ack, id));
@@ -199,18 +206,20 @@ export class Session {
     return true;
   }
 
-  sendControl(msg: Record<string, unknown>): number {
+  /** Sends a control answer in this connection's format; 0 once the connection is closing. */
+  sendControl(msg: ControlFrame): number {
     if (this.closed || this.closing) return 0;
     return this.conn.send(this.ctx.encodeControl(msg, this.format));
   }
 
-  sendError(code: ErrorCode, message: string, id: RequestId | undefined, extra?: Record<string, unknown>): void {
+  /** Sends an error frame (and counts it). */
+  sendError(code: ErrorCode, message: string, id: RequestId | undefined, details?: ErrorDetails): void {
     this.ctx.metrics.clientErrors.inc({ code });
-    this.sendControl(withId({ event: "error", code, message, ...extra }, id));
+    this.sendControl(withId({ event: "error", code, message, ...details }, id));
   }
 
   /**
-   * Closes with a code from close-codes.ts. Live delivery stops first, so the close frame queues
+   * Closes with a code from protocol/close-codes.ts. Live delivery stops first, so the close frame queues
    * right behind what is already buffered. Bun runs the close handler (our bookkeeping) inside
    * this call and then flushes the queue itself, dropping a client that never reads it.
    */
@@ -248,7 +257,8 @@ export class Session {
   }
 }
 
-function withId(msg: Record<string, unknown>, id: RequestId | undefined): Record<string, unknown> {
+/** `msg` with the request's id appended (the key order of the JSON answer: id last). */
+function withId<T extends ControlFrame>(msg: T, id: RequestId | undefined): T {
   if (id !== undefined) msg.id = id;
   return msg;
 }

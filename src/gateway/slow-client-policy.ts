@@ -1,6 +1,6 @@
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
-import { CLOSE } from "./close-codes.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
 import type { Session } from "./session.ts";
 
 /**

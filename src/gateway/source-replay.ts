@@ -1,4 +1,4 @@
-import type { StreamEvent } from "../log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { MessageRouter } from "../sources/routing/message-router.ts";
 import type { Source } from "../sources/source.ts";
 import type { StreamOrigin } from "./event-pipeline.ts";

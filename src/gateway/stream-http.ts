@@ -1,5 +1,5 @@
 import type { LogStore } from "../log/log-store.ts";
-import type { StreamEvent } from "../log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { extractCredentials } from "./auth/credentials.ts";
 import { AuthError, type Identity } from "./auth/identity.ts";

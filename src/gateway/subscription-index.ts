@@ -1,4 +1,4 @@
-import type { WireFormat } from "./connection.ts";
+import type { WireFormat } from "../../protocol/wire.ts";
 
 /** Subscriber counts of one stream per wire format. */
 export interface StreamSubscribers {

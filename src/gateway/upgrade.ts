@@ -1,17 +1,13 @@
 import type { Server } from "bun";
+import { PROTOCOL_FB, PROTOCOL_JSON, type WireFormat } from "../../protocol/wire.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { extractCredentials } from "./auth/credentials.ts";
 import { AuthError, type Identity } from "./auth/identity.ts";
-import type { WireFormat } from "./connection.ts";
 import { httpError } from "./http.ts";
 import type { Session } from "./session.ts";
 import type { IpRateLimiter } from "./ip-rate-limiter.ts";
-
-/** Subprotocols that select the wire format. */
-export const PROTOCOL_JSON = "cex.v1.json";
-export const PROTOCOL_FB = "cex.v1.fb";
 
 /** What the upgrade hands to the socket's open handler. */
 export interface UpgradeData {

@@ -1,4 +1,4 @@
-import type { StreamEvent } from "./stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 
 /** Where a stream's log stands: what a resume position is checked against. */
 export interface LogPosition {

@@ -6,7 +6,7 @@
 import { type LogStoreOptions, type ResolvedLogOptions, randomEpoch, resolveLogOptions } from "./log-options.ts";
 import type { LogPosition, LogStore, StreamLog } from "./log-store.ts";
 import { RECORD_HEADER_BYTES } from "./segment.ts";
-import type { StreamEvent } from "./stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 
 /** One stream's log held in an array; oldest first. */
 export class MemoryLog implements StreamLog {

@@ -24,7 +24,7 @@ import {
   writeRecord,
   writeSegmentHeader,
 } from "./segment.ts";
-import type { StreamEvent } from "./stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 
 /** Identity of a stream's log files: which log they belong to and which numbering they carry. */
 export interface RingLogIdentity {

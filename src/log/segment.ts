@@ -22,7 +22,7 @@
  * a record that fails validation, never one that half-validates.
  */
 import fs from "node:fs";
-import type { StreamEvent } from "./stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 
 /** Bytes of the header at the start of every segment file; the first record starts here. */
 export const SEGMENT_HEADER_BYTES = 64;

@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { STREAM_KINDS } from "../codec/stream-kind.ts";
-import { CLOSE } from "../gateway/close-codes.ts";
+import { STREAM_KINDS } from "../../protocol/stream-kind.ts";
+import { CLOSE } from "../../protocol/close-codes.ts";
 import type { SourceHealth } from "../sources/source.ts";
 
 /**

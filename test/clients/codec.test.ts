@@ -7,8 +7,8 @@
 import { beforeEach, describe, expect, test } from "bun:test";
 import { encodeControlFb, encodeDataFrameFb } from "../../src/codec/flatbuffers-codec.ts";
 import { encodeControlJson, encodeDataFrameJson } from "../../src/codec/json-codec.ts";
-import type { StreamEvent } from "../../src/log/stream-event.ts";
-import { PROTOCOL_FB as SERVER_PROTOCOL_FB, PROTOCOL_JSON as SERVER_PROTOCOL_JSON } from "../../src/gateway/upgrade.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
+import { negotiateFormat } from "../../src/gateway/upgrade.ts";
 import {
   decodeMessage,
   GatewayClient,
@@ -218,7 +218,8 @@ describe.each(["json", "fb"] as const)("GatewayClient receive path, %s", (format
   });
 });
 
-test("the client's subprotocol names are the gateway's", () => {
-  expect(PROTOCOL_JSON).toBe(SERVER_PROTOCOL_JSON);
-  expect(PROTOCOL_FB).toBe(SERVER_PROTOCOL_FB);
+test("the gateway negotiates the format the client's subprotocol names", () => {
+  const url = new URL("ws://localhost/ws");
+  expect(negotiateFormat([PROTOCOL_JSON], url)).toBe("json");
+  expect(negotiateFormat([PROTOCOL_FB], url)).toBe("fb");
 });

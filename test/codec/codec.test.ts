@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import * as flatbuffers from "flatbuffers";
-import type { StreamEvent } from "../../src/log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import {
   decodeFrameFb,
   encodeControlFb,
@@ -10,14 +10,14 @@ import {
   isFrameFb,
   readDataFrameTimesFb,
 } from "../../src/codec/flatbuffers-codec.ts";
-import * as fb from "../../src/codec/generated/frames_generated.ts";
+import * as fb from "../../protocol/generated/frames_generated.ts";
+import type { ControlFrame } from "../../protocol/frames.ts";
 import {
-  type ControlFrame,
   decodeFrameJson,
   encodeControlJson,
   encodeDataFrameJson,
 } from "../../src/codec/json-codec.ts";
-import { STREAM_KINDS, streamKind } from "../../src/codec/stream-kind.ts";
+import { STREAM_KINDS, streamKind } from "../../protocol/stream-kind.ts";
 
 function ev(stream: string, data: unknown, seq = 123, prev = 122): StreamEvent {
   return {

@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { SEGMENT_HEADER_BYTES, Segment, readSegmentHeader, recordSeq, validRecordEnd } from "../../src/log/segment.ts";
 import { readMeta, segmentPath } from "../../src/log/stream-dir.ts";
-import type { StreamEvent } from "../../src/log/stream-event.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 
 /** A fresh empty directory under the OS temp dir. */
 export function tempDir(tag: string): string {

@@ -1,3 +1,5 @@
+import { TOKEN_PROTOCOL_PREFIX } from "../../../protocol/wire.ts";
+
 /** What a client presented at the upgrade. */
 export interface Credentials {
   token?: string;
@@ -7,9 +9,6 @@ export interface Credentials {
   /** The subprotocol entry that carried the token, if any (browsers need one echoed back). */
   tokenProtocol?: string;
 }
-
-/** Subprotocol prefix that carries a bearer token for browsers, which cannot set headers. */
-export const TOKEN_PROTOCOL_PREFIX = "bearer.";
 
 /**
  * Pulls the token or API key out of an upgrade request: `Authorization: Bearer`, `?token=`,

@@ -1,3 +1,5 @@
+import type { AuthErrorCode } from "../../../protocol/error-codes.ts";
+
 /** Who a connection is, as established at the upgrade. */
 export interface Identity {
   /** Present for JWT and API-key clients; absent for anonymous ones. */
@@ -14,7 +16,7 @@ export interface Identity {
 export class AuthError extends Error {
   constructor(
     /** Bounded label for metrics and logs. */
-    readonly code: "missing_credentials" | "invalid_token" | "expired_token" | "invalid_api_key" | "auth_unavailable",
+    readonly code: AuthErrorCode,
     message: string,
   ) {
     super(message);

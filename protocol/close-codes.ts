@@ -1,6 +1,7 @@
 /**
- * Every close code the gateway sends, with what a client should do about it. Kept in one place so
- * the server, the docs and the generated clients agree (centrifuge's disconnect.go does the same).
+ * Every close code the gateway sends, with what a client should do about it. Kept in one place, in
+ * the protocol leaf, so the server, the docs and the clients agree (centrifuge's disconnect.go does
+ * the same). Browser-safe.
  */
 
 /** A close code, its reason text and whether the client should reconnect. */
@@ -44,9 +45,16 @@ export function closeLabel(code: number): string {
   return code >= 4000 ? "app_other" : "other";
 }
 
-/** Close reason with detail, clipped to the 123-byte limit of a close frame. */
+/** Most UTF-8 bytes of a close frame's reason (RFC 6455: 125-byte payload minus the code). */
+export const MAX_CLOSE_REASON_BYTES = 123;
+
+const utf8Encoder = new TextEncoder();
+const utf8Decoder = new TextDecoder();
+
+/** Close reason with detail, clipped to the 123-byte limit of a close frame (a cut character is dropped). */
 export function closeReason(c: CloseCode, detail?: string): string {
   const s = detail ? `${c.reason}: ${detail}` : c.reason;
-  const bytes = Buffer.from(s);
-  return bytes.length <= 123 ? s : bytes.subarray(0, 123).toString("utf8").replace(/\uFFFD$/, "");
+  const bytes = utf8Encoder.encode(s);
+  if (bytes.length <= MAX_CLOSE_REASON_BYTES) return s;
+  return utf8Decoder.decode(bytes.subarray(0, MAX_CLOSE_REASON_BYTES)).replace(/\uFFFD$/, "");
 }

@@ -9,7 +9,7 @@
  * frames (rare) use the generated API only.
  */
 import * as flatbuffers from "flatbuffers";
-import * as fb from "./generated/frames_generated.ts";
+import * as fb from "../generated/frames_generated.ts";
 
 /** Records the slot (and default) of the field a generated `addX` function writes. */
 class SlotProbe extends flatbuffers.Builder {

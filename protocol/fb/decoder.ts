@@ -1,13 +1,14 @@
 /**
- * Decoding of FlatBuffers frames into exactly the object the JSON frame parses to (see
- * json-codec.ts), so an app sees the same typed objects from either format.
+ * Decoding of FlatBuffers frames (schema/frames.fbs) into exactly the object the JSON frame parses
+ * to (protocol/frames.ts), so an app sees the same typed objects from either format. Shared by the
+ * client and the server's tests; browser-safe (the `flatbuffers` runtime and TextDecoder only).
  */
 import * as flatbuffers from "flatbuffers";
-import { readControlBody } from "./fb-control-codec.ts";
-import { F, read64, readStr, S } from "./fb-fields.ts";
-import { FB_FILE_IDENTIFIER, FB_SCHEMA_VERSION } from "./fb-schema.ts";
-import * as fb from "./generated/frames_generated.ts";
-import type { DataFrame, DecodedFrame, DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "./json-codec.ts";
+import type { DataFrame, DecodedFrame, DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../frames.ts";
+import * as fb from "../generated/frames_generated.ts";
+import { readControlBody } from "./control-reader.ts";
+import { F, read64, readStr, S } from "./fields.ts";
+import { FB_FILE_IDENTIFIER, FB_SCHEMA_VERSION } from "./schema.ts";
 
 // Reused accessors: decoding is synchronous and every result is a fresh plain object.
 const frameAcc = new fb.Frame();
