@@ -8,9 +8,11 @@ WORKDIR /app
 # Same path in both stages: the built addon records where its Node runtime lives.
 ENV KAFKA_BUILD_CACHE=/opt/cex-kafka
 COPY package.json package-lock.json ./
+# bun in node_modules is only for build-kafka.sh (it reads the Node version Bun reports); the
+# runtime stage uses the image's own bun, so it is pruned with every other dev dependency.
 RUN npm ci --ignore-scripts --omit=dev --no-audit --no-fund && npm install --no-save --ignore-scripts bun@1.4.5
 COPY scripts ./scripts
-RUN bash scripts/build-kafka.sh
+RUN bash scripts/build-kafka.sh && npm prune --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM oven/bun:1.4.5-debian
 RUN apt-get update && apt-get install -y --no-install-recommends \

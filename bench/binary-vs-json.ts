@@ -29,6 +29,7 @@ import { Gateway } from "../src/gateway/gateway.ts";
 import { openLogStore } from "../src/log/open-log-store.ts";
 import { Logger } from "../src/util/logger.ts";
 import { GatewayClient, type Format } from "../clients/ts/index.ts";
+import { flagsOrExit, usageError } from "./flags.ts";
 
 const STREAMS = ["trades.btc_usdt", "depth.btc_usdt", "ticker.btc_usdt"] as const;
 const BUCKET_MS = 100;
@@ -148,21 +149,19 @@ function workerMain(): void {
 
 // ---- main: gateway, injector, report ---------------------------------------------------------------
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf("--" + name);
-  return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1]! : def;
-}
 
 function pct(sorted: number[], p: number): number {
   return sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]! : NaN;
 }
 
 async function main(): Promise<void> {
-  const clients = Number(arg("clients", "2000"));
-  const rates = arg("rates", "25,50,75,100,150,200,300,400").split(",").map(Number);
-  const seconds = Number(arg("seconds", "3"));
-  const mode = arg("mode", "client") as "client" | "raw";
-  const levels = Number(arg("depth-levels", "10"));
+  const flags = flagsOrExit({ clients: 2000, rates: "25,50,75,100,150,200,300,400", seconds: 3, mode: "client", "depth-levels": 10 });
+  const { clients, seconds } = flags;
+  const rates = flags.rates.split(",").map(Number);
+  if (rates.some((r) => !Number.isFinite(r) || r <= 0)) usageError("--rates: comma-separated positive numbers");
+  if (flags.mode !== "client" && flags.mode !== "raw") usageError("--mode client|raw");
+  const mode = flags.mode as "client" | "raw";
+  const levels = flags["depth-levels"];
   const perFormat = Math.floor(clients / 2);
 
   const secret = "bench-secret-binary-vs-json-0123456789";

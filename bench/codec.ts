@@ -13,6 +13,10 @@
 import { decodeFrameFb, encodeDataFrameFb } from "../src/codec/flatbuffers-codec.ts";
 import { encodeDataFrameJson } from "../src/codec/json-codec.ts";
 import type { StreamEvent } from "../protocol/stream-event.ts";
+import { flagsOrExit } from "./flags.ts";
+
+// No flags: any argument is a mistake, said at once rather than ignored.
+flagsOrExit({});
 
 const MAX_MS = 400;
 const ROUNDS = 3;

@@ -30,6 +30,7 @@ import { SignJWT } from "jose";
 import type { Subprocess } from "bun";
 import { bucketDelta, quantile, type BucketCounts } from "../src/admin/histogram-quantile.ts";
 import { Histogram, dieWithParent } from "./fanout/common.ts";
+import { flagsOrExit, usageError } from "./flags.ts";
 
 type SourceKind = "redis" | "nats" | "kafka";
 
@@ -145,16 +146,12 @@ interface Args {
   sources: SourceKind[];
 }
 
-function parseArgs(argv: string[]): Args {
-  const a: Args = { rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: ["redis", "nats", "kafka"] };
-  for (let i = 0; i < argv.length; i += 2) {
-    const k = argv[i]!.replace(/^--/, "");
-    const v = argv[i + 1] ?? "";
-    if (k === "sources") a.sources = v.split(",").filter(Boolean) as SourceKind[];
-    else if (k in a) (a as unknown as Record<string, number>)[k] = Number(v);
-    else throw new Error(`unknown option --${k}`);
-  }
-  return a;
+function parseCommandLine(): Args {
+  const f = flagsOrExit({ rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: "redis,nats,kafka" });
+  const sources = f.sources.split(",").filter(Boolean);
+  const bad = sources.filter((s) => !["redis", "nats", "kafka"].includes(s));
+  if (bad.length || !sources.length) usageError(`--sources: comma-separated redis,nats,kafka (got "${f.sources}")`);
+  return { ...f, sources: sources as SourceKind[] };
 }
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -256,7 +253,7 @@ p.connect({ timeout: 30000 }, (err) => {
 `;
 
 async function main(): Promise<void> {
-  const a = parseArgs(process.argv.slice(2));
+  const a = parseCommandLine();
   const started = Date.now();
   const maxMs = Number(process.env.BENCH_MAX_SECONDS ?? 115) * 1000;
   setTimeout(() => {

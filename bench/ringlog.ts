@@ -13,6 +13,10 @@ import { MemoryLogStore } from "../src/log/memory-log-store.ts";
 import { MmapLogStore } from "../src/log/mmap-log-store.ts";
 import { checksum } from "../src/log/segment.ts";
 import type { StreamEvent } from "../protocol/stream-event.ts";
+import { flagsOrExit } from "./flags.ts";
+
+// No flags: any argument is a mistake, said at once rather than ignored.
+flagsOrExit({});
 
 const N = 1_000_000;
 const ROUNDS = 5;

@@ -20,6 +20,7 @@ set -euo pipefail
 export npm_config_update_notifier=false
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+source "$ROOT/scripts/lib/progress.sh"
 PKG="@confluentinc/kafka-javascript"
 PKG_DIR="$ROOT/node_modules/$PKG"
 RUNTIME_JSON="$PKG_DIR/build/gateway-node-runtime.json"
@@ -83,15 +84,15 @@ missing=()
 for p in "${APT_DEPS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   log "apt-get install ${missing[*]}"
-  as_root apt-get update -q >/dev/null
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
+  progress "build-kafka: apt-get update" as_root apt-get update -q >/dev/null
+  progress "build-kafka: apt-get install" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}" >/dev/null
 fi
 
 # Headers and binary of the Node version Bun reports, from the official package on npm.
 if [ ! -f "$nodedir/include/node/node.h" ] || [ ! -x "$node_bin" ]; then
   log "fetching node-linux-$arch@$node_ver (headers + runtime) into $node_prefix"
   mkdir -p "$node_prefix"
-  npm install --prefix "$node_prefix" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
+  progress "build-kafka: fetching node headers" npm install --prefix "$node_prefix" --no-save --no-package-lock --ignore-scripts --no-audit --no-fund \
     "node-linux-$arch@$node_ver" >/dev/null
   [ -f "$nodedir/include/node/node.h" ] || die "node-linux-$arch@$node_ver has no include/node/node.h"
 fi
@@ -106,10 +107,11 @@ cd "$PKG_DIR"
 # A machine-wide nodedir/target (e.g. nodedir=/usr in ~/.npmrc, or npm run's env) must not win
 # over the headers chosen above, so clear them and pass --nodedir explicitly. No -j: the package's
 # gyp files race under parallel make, and librdkafka's own make already runs in parallel.
-env -u npm_config_nodedir -u npm_config_target -u npm_config_runtime -u npm_config_disturl \
+progress --out "$CACHE/build-kafka.log" "build-kafka: compiling (log: $CACHE/build-kafka.log)" \
+  env -u npm_config_nodedir -u npm_config_target -u npm_config_runtime -u npm_config_disturl \
   -u npm_config_dist_url -u npm_config_build_from_source \
   CKJS_LINKING=dynamic BUILD_LIBRDKAFKA=1 \
-  "${gyp[@]}" rebuild --nodedir="$nodedir" >"$CACHE/build-kafka.log" 2>&1 ||
+  "${gyp[@]}" rebuild --nodedir="$nodedir" ||
   { tail -40 "$CACHE/build-kafka.log" >&2; die "node-gyp build failed (full log: $CACHE/build-kafka.log)"; }
 
 out="$(works_in "$node_bin")" || die "built, but the addon does not work in $node_bin (log: $CACHE/build-kafka.log)"

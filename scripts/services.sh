@@ -15,6 +15,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 SVC="${SERVICES_DIR:-$ROOT/.services}"
 KAFKA_DIR="$SVC/kafka"
 OFFSET="${SERVICES_PORT_OFFSET:-0}"
+source "$ROOT/scripts/lib/progress.sh"
 [[ "$OFFSET" =~ ^[0-9]+$ ]] && [ "$OFFSET" -lt 1000 ] || { echo "services: SERVICES_PORT_OFFSET must be 0..999" >&2; exit 2; }
 KAFKA_PORT=$((19092 + OFFSET))
 KAFKA_CONTROLLER_PORT=$((19093 + OFFSET))
@@ -32,8 +33,8 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 apt_install() {
   log "apt-get install $*"
-  as_root apt-get update -q >/dev/null || die "apt-get update failed"
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null ||
+  progress "services: apt-get update" as_root apt-get update -q >/dev/null || die "apt-get update failed"
+  progress "services: apt-get install $*" as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@" >/dev/null ||
     die "apt-get install $* failed"
 }
 
@@ -60,11 +61,12 @@ port_pid() { ss -Hltnp "sport = :$1" 2>/dev/null | grep -o 'pid=[0-9]*' | head -
 # launched died (port taken, bad config) instead of waiting out the whole timeout.
 wait_ready() {
   local name="$1" pidfile="$2"; shift 2
-  local deadline=$((SECONDS + START_TIMEOUT)) pid
+  local deadline=$((SECONDS + START_TIMEOUT)) started=$SECONDS note=$((SECONDS + PROGRESS_EVERY)) pid
   pid="$(cat "$pidfile" 2>/dev/null || true)"
   until "$@" >/dev/null 2>&1; do
     if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then log "$name (pid $pid) exited during startup"; return 1; fi
     [ $SECONDS -lt $deadline ] || { log "$name not ready after ${START_TIMEOUT}s"; return 1; }
+    if [ $SECONDS -ge $note ]; then log "waiting for $name to answer ($((SECONDS - started))s of ${START_TIMEOUT}s)"; note=$((SECONDS + PROGRESS_EVERY)); fi
     sleep 0.2
   done
 }
@@ -79,8 +81,8 @@ install_kafka() {
   command -v mvn >/dev/null || apt_install maven
   log "fetching Kafka $v jars with Maven into $KAFKA_DIR/libs"
   rm -rf "$KAFKA_DIR/libs" && mkdir -p "$KAFKA_DIR/libs"
-  mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
-    -DincludeScope=runtime -DoutputDirectory="$KAFKA_DIR/libs" >"$KAFKA_DIR/mvn.log" 2>&1 ||
+  progress --out "$KAFKA_DIR/mvn.log" "services: mvn (Kafka jars)" mvn -q -B -f "$ROOT/scripts/kafka/pom.xml" dependency:copy-dependencies \
+    -DincludeScope=runtime -DoutputDirectory="$KAFKA_DIR/libs" ||
     { cat "$KAFKA_DIR/mvn.log" >&2; die "mvn could not fetch the Kafka jars"; }
   touch "$KAFKA_DIR/libs/.installed-$v"
 }

@@ -10,16 +10,18 @@ cd "$ROOT"
 export npm_config_update_notifier=false npm_config_fund=false npm_config_audit=false
 
 step() { echo "== $* ($(date +%T))"; }
+source scripts/lib/progress.sh
 
 apt_packages=()
 command -v chromium >/dev/null || apt_packages+=(chromium)
 command -v nats-server >/dev/null || apt_packages+=(nats-server)
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v flatc >/dev/null || apt_packages+=(flatbuffers-compiler)
+command -v promtool >/dev/null || apt_packages+=(prometheus)
 if [ ${#apt_packages[@]} -gt 0 ]; then
   step "apt-get install ${apt_packages[*]}"
-  apt-get update -q >/dev/null
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_packages[@]}" >/dev/null
+  progress "apt-get update" apt-get update -q >/dev/null
+  progress "apt-get install" env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${apt_packages[@]}" >/dev/null
 fi
 
 step "npm install"

@@ -1,52 +1,70 @@
 /**
  * Options of the fan-out bench: `--name value` on the command line, or the env var FANOUT_NAME
- * (--client-procs 3 is FANOUT_CLIENT_PROCS=3). Checked against the limits of one machine.
+ * (--client-procs 3 is FANOUT_CLIENT_PROCS=3). Checked against the limits of one machine; an
+ * unknown flag is an error (exit 2).
  */
 
-/** The option `--name`'s text, else FANOUT_NAME's, else `def`. */
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf("--" + name);
-  if (i >= 0 && i + 1 < process.argv.length) return process.argv[i + 1]!;
-  const env = process.env["FANOUT_" + name.toUpperCase().replace(/-/g, "_")];
-  return env ?? def;
-}
-const num = (name: string, def: number) => {
-  const v = Number(arg(name, String(def)));
-  if (!Number.isFinite(v)) throw new Error(`--${name}: not a number`);
-  return v;
+import { flagsOrExit } from "../flags.ts";
+
+/** Every flag and its default (0 for --pool and --client-procs: derived from --streams and --clients). */
+const DEFAULTS = {
+  clients: 15_000,
+  streams: 4,
+  pool: 0,
+  batch: 20,
+  servers: 2,
+  "client-procs": 0,
+  rounds: 4,
+  seconds: 3,
+  warmup: 1,
+  "low-rounds": 2,
+  "low-seconds": 4,
+  rate: 0,
+  "low-frac": 0.25,
+  window: 2,
+  log: "mmap",
+  metrics: "on",
+  compare: "log,metrics",
+  only: "",
+  hosts: 1,
+  "send-buffer": 0,
+  concurrency: 256,
+  "sample-mask": 15,
+  trace: "0",
+  profile: "",
+  diag: "0",
 };
 
 /** Parses and checks the options; throws on a value the bench cannot run with. */
 export function parseOptions() {
+  const f = flagsOrExit(DEFAULTS, { env: (name) => process.env["FANOUT_" + name.toUpperCase().replace(/-/g, "_")] });
   const opts = {
-    clients: num("clients", 15_000),
-    streams: num("streams", 4),
-    pool: 0,
-    batch: num("batch", 20),
-    servers: num("servers", 2),
-    clientProcs: 0,
-    rounds: num("rounds", 4),
-    seconds: num("seconds", 3),
-    warmup: num("warmup", 1),
-    lowRounds: num("low-rounds", 2),
-    lowSeconds: num("low-seconds", 4),
-    rate: num("rate", 0),
-    lowFrac: num("low-frac", 0.25),
-    window: num("window", 2),
-    log: arg("log", "mmap") as "mmap" | "mem",
-    metrics: arg("metrics", "on") as "on" | "off",
-    compare: arg("compare", "log,metrics").split(",").filter((s) => s && s !== "none"),
-    only: arg("only", "").split(",").filter(Boolean),
-    hosts: num("hosts", 1),
-    sendBuffer: num("send-buffer", 0),
-    concurrency: num("concurrency", 256),
-    sampleMask: num("sample-mask", 15),
-    trace: arg("trace", "0") === "1",
-    profile: arg("profile", ""),
-    diag: arg("diag", "0") === "1",
+    clients: f.clients,
+    streams: f.streams,
+    pool: f.pool || f.streams,
+    batch: f.batch,
+    servers: f.servers,
+    clientProcs: f["client-procs"] || Math.max(2, Math.ceil(f.clients / 8000)),
+    rounds: f.rounds,
+    seconds: f.seconds,
+    warmup: f.warmup,
+    lowRounds: f["low-rounds"],
+    lowSeconds: f["low-seconds"],
+    rate: f.rate,
+    lowFrac: f["low-frac"],
+    window: f.window,
+    log: f.log as "mmap" | "mem",
+    metrics: f.metrics as "on" | "off",
+    compare: f.compare.split(",").filter((s) => s && s !== "none"),
+    only: f.only.split(",").filter(Boolean),
+    hosts: f.hosts,
+    sendBuffer: f["send-buffer"],
+    concurrency: f.concurrency,
+    sampleMask: f["sample-mask"],
+    trace: f.trace === "1",
+    profile: f.profile,
+    diag: f.diag === "1",
   };
-  opts.pool = num("pool", opts.streams);
-  opts.clientProcs = num("client-procs", Math.max(2, Math.ceil(opts.clients / 8000)));
   if (opts.streams > opts.pool) throw new Error("--streams must be <= --pool");
   if (Math.ceil(opts.clients / opts.clientProcs) > 15_000) throw new Error("more than 15,000 sockets per client process (20,000 fd cap): raise --client-procs");
   if (Math.ceil(opts.clients / opts.hosts) > 25_000) throw new Error("more than 25,000 connections per destination address (ephemeral ports): raise --hosts");

@@ -20,6 +20,16 @@ interface HealthRead {
   items: { name: string; kind: string; h: SourceHealth }[];
 }
 
+/**
+ * Names renamed to follow Prometheus conventions (unit suffixes), still exported under the old
+ * name for one release (until 0.3.0) so dashboards and alerts can move over: old -> new.
+ */
+export const DEPRECATED_METRIC_NAMES: Readonly<Record<string, string>> = {
+  gateway_bytes_out_total: "gateway_sent_bytes_total",
+  gateway_batch_size: "gateway_batch_size_events",
+  gateway_source_consumer_lag: "gateway_source_consumer_lag_messages",
+};
+
 /** Close codes Bun itself produces (no CLOSE entry), pre-created so dashboards see zeros. */
 const BUN_CLOSES: [number, string][] = [
   [1001, "going_away"],
@@ -74,12 +84,12 @@ export class GatewayMetrics {
   readonly eventsIn = new Counter({ name: "gateway_events_in_total", help: "Events routed in, by source and stream kind", labelNames: ["source", "kind"] as const, registers: [this.registry] });
   readonly eventsSkipped = new Counter({ name: "gateway_events_skipped_total", help: "Source messages skipped, by source and reason", labelNames: ["source", "reason"] as const, registers: [this.registry] });
   readonly framesOut = new Counter({ name: "gateway_frames_out_total", help: "Frames fanned out to clients, by stream kind and format", labelNames: ["kind", "format"] as const, registers: [this.registry] });
-  readonly bytesOut = new Counter({ name: "gateway_bytes_out_total", help: "Payload bytes fanned out to clients, by format", labelNames: ["format"] as const, registers: [this.registry] });
+  readonly bytesOut = new Counter({ name: "gateway_sent_bytes_total", help: "Payload bytes fanned out to clients, by format", labelNames: ["format"] as const, registers: [this.registry] });
   readonly slowConsumerDrops = new Counter({ name: "gateway_slow_consumer_drops_total", help: "Clients dropped for exceeding the send buffer", registers: [this.registry] });
   readonly resumes = new Counter({ name: "gateway_resumes_total", help: "Resume requests by result", labelNames: ["result"] as const, registers: [this.registry] });
   readonly replayedEvents = new Counter({ name: "gateway_replayed_events_total", help: "Events sent by resume and replay", registers: [this.registry] });
   readonly batchSize = new Histogram({
-    name: "gateway_batch_size",
+    name: "gateway_batch_size_events",
     help: "Events per source batch published in one tick",
     buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 5000],
     registers: [this.registry],
@@ -110,7 +120,7 @@ export class GatewayMetrics {
     },
   });
   readonly sourceLag = new Gauge({
-    name: "gateway_source_consumer_lag",
+    name: "gateway_source_consumer_lag_messages",
     help: "Consumer lag in messages, where the broker can tell (Kafka)",
     labelNames: ["source"] as const,
     registers: [this.registry],
@@ -184,7 +194,7 @@ export class GatewayMetrics {
 
   async render(): Promise<string> {
     if (this.target) this.connections.set(this.target.sessions.size);
-    return this.registry.metrics();
+    return withDeprecatedNames(await this.registry.metrics());
   }
 
   /** Source health, read at most once per 100 ms however many collectors ask. */
@@ -216,6 +226,23 @@ export class GatewayMetrics {
       prev.events = bump(this.sourceEvents, labels, prev.events, s.h.events);
     }
   }
+}
+
+/**
+ * Appends a copy of each renamed family under its old name (text copy at scrape time, so the hot
+ * path updates one metric, not two).
+ */
+export function withDeprecatedNames(text: string): string {
+  const extra: string[] = [];
+  for (const [old, now] of Object.entries(DEPRECATED_METRIC_NAMES)) {
+    const series = new RegExp(`^${now}(?:_bucket|_sum|_count)?(?=[{ ])`);
+    for (const line of text.split("\n")) {
+      if (line.startsWith(`# HELP ${now} `)) extra.push(`# HELP ${old} DEPRECATED: renamed ${now}, removed in 0.3.0. ${line.slice(`# HELP ${now} `.length)}`);
+      else if (line.startsWith(`# TYPE ${now} `)) extra.push(`# TYPE ${old} ${line.slice(`# TYPE ${now} `.length)}`);
+      else if (series.test(line)) extra.push(old + line.slice(now.length));
+    }
+  }
+  return extra.length ? `${text.replace(/\n*$/, "\n")}${extra.join("\n")}\n` : text;
 }
 
 /** Increments `c` by how much `now` moved past `prev`; returns the new reference value. */

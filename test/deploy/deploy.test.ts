@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
 import { Gateway } from "../../src/gateway/gateway.ts";
+import { DEPRECATED_METRIC_NAMES } from "../../src/metrics/gateway-metrics.ts";
 import { Logger } from "../../src/util/logger.ts";
 
 /**
@@ -139,7 +140,7 @@ describe("Grafana dashboard", () => {
       "gateway_subscriptions",
       "gateway_events_in_total",
       "gateway_frames_out_total",
-      "gateway_bytes_out_total",
+      "gateway_sent_bytes_total",
       "gateway_slow_consumer_drops_total",
       "gateway_resumes_total",
       "gateway_auth_failures_total",
@@ -147,7 +148,7 @@ describe("Grafana dashboard", () => {
       "gateway_source_to_gateway_seconds_bucket",
       "gateway_receive_to_publish_seconds_bucket",
       "gateway_source_up",
-      "gateway_source_consumer_lag",
+      "gateway_source_consumer_lag_messages",
       "gateway_source_last_event_age_seconds",
       "gateway_source_reconnects_total",
       "gateway_source_errors_total",
@@ -170,7 +171,8 @@ describe("alert rules", () => {
       expect(["warning", "critical"], name).toContain((r.labels as Json).severity as string);
       const ann = r.annotations as Json;
       expect(typeof ann.summary, name).toBe("string");
-      const runbook = /^docs\/operations\.md#(.+)$/.exec(ann.runbook as string);
+      expect(ann.runbook, `${name}: runbook_url, not runbook`).toBeUndefined();
+      const runbook = /^https:\/\/\S+\/docs\/operations\.md#(.+)$/.exec(ann.runbook_url as string);
       expect(runbook, name).not.toBeNull();
       expect(docAnchors.has(runbook![1]!), `${name}: anchor #${runbook![1]} in docs/operations.md`).toBe(true);
     }
@@ -181,11 +183,23 @@ describe("alert rules", () => {
     expect(byMetric(/gateway_connections_opened_total/).length).toBeGreaterThan(0); // client reconnect spike
     expect(byMetric(/gateway_source_reconnects_total/).length).toBeGreaterThan(0); // source reconnect spike
     expect(byMetric(/gateway_resumes_total\{result="unavailable"\}/).length).toBeGreaterThan(0);
-    expect(byMetric(/gateway_source_consumer_lag/).length).toBeGreaterThan(0);
+    expect(byMetric(/gateway_source_consumer_lag_messages/).length).toBeGreaterThan(0);
     expect(byMetric(/gateway_auth_failures_total/).length).toBeGreaterThan(0);
     expect(byMetric(/histogram_quantile\(0\.99,[\s\S]*?gateway_source_to_gateway_seconds_bucket/).length).toBeGreaterThan(0);
     expect(byMetric(/histogram_quantile\(0\.99,[\s\S]*?gateway_receive_to_publish_seconds_bucket/).length).toBeGreaterThan(0);
     expect(byMetric(/gateway_slow_consumer_drops_total/).length).toBeGreaterThan(0);
+  });
+});
+
+describe("promtool", () => {
+  test("check rules accepts the alert rules", () => {
+    // Debian's prometheus package; scripts/test.sh installs it.
+    const promtool = Bun.which("promtool");
+    expect(promtool, "promtool on PATH (apt-get install prometheus)").not.toBeNull();
+    const r = Bun.spawnSync([promtool!, "check", "rules", join(ROOT, "deploy/prometheus/alerts.yml")], { stderr: "pipe", stdout: "pipe" });
+    const out = r.stdout.toString() + r.stderr.toString();
+    expect(r.exitCode, out).toBe(0);
+    expect(out).toContain(`SUCCESS: ${rules.length} rules found`);
   });
 });
 
@@ -195,7 +209,7 @@ describe("Kubernetes manifests", () => {
   };
   const pod = deployment.spec.template.spec as {
     terminationGracePeriodSeconds: number;
-    containers: { name: string; ports: { name: string; containerPort: number }[]; env: { name: string; value?: string }[]; lifecycle: { preStop: { exec: { command: string[] } } }; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } } }[];
+    containers: { name: string; ports: { name: string; containerPort: number }[]; env: { name: string; value?: string }[]; lifecycle: { preStop: { exec: { command: string[] } } }; readinessProbe: { httpGet: { path: string } }; livenessProbe: { httpGet: { path: string } }; startupProbe: { httpGet: { path: string }; periodSeconds: number; failureThreshold: number } }[];
   };
   const c = pod.containers[0]!;
 
@@ -210,6 +224,9 @@ describe("Kubernetes manifests", () => {
     }
     expect(c.readinessProbe.httpGet.path).toBe("/readyz");
     expect(c.livenessProbe.httpGet.path).toBe("/healthz");
+    // The startupProbe holds liveness off while a cold pod builds its bundles and opens its logs.
+    expect(c.startupProbe.httpGet.path).toBe("/healthz");
+    expect(c.startupProbe.periodSeconds * c.startupProbe.failureThreshold).toBeGreaterThanOrEqual(60);
     expect(deployment.spec.template.metadata.annotations["prometheus.io/port"]).toBe(String(c.ports[0]!.containerPort));
     const kust = k8s("kustomization.yaml") as { resources: string[] };
     for (const r of kust.resources) expect(() => k8s(r)).not.toThrow();
@@ -275,6 +292,8 @@ describe("every metric named exists in a running gateway's /metrics", () => {
     }
     expect(missing).toEqual([]);
     expect(count).toBeGreaterThan(50);
+    const deprecated = expressions.filter((e) => (e.expr.match(METRIC_NAME) ?? []).some((n) => n.replace(/_(bucket|sum|count)$/, "") in DEPRECATED_METRIC_NAMES));
+    expect(deprecated.map((e) => e.where), "the kit uses the new metric names").toEqual([]);
   });
 
   test("labels in selectors and by() clauses", () => {
@@ -321,5 +340,33 @@ describe("every metric named exists in a running gateway's /metrics", () => {
     expect(scraped.get("gateway_source_up")!.series).toContainEqual({ source: "embedded", kind: "embedded" });
     expect(scraped.get("gateway_source_last_event_age_seconds")!.series).toContainEqual({ source: "embedded" });
     expect(scraped.get("gateway_source_events_total")!.series).toContainEqual({ source: "embedded" });
+  });
+});
+
+describe("container image", () => {
+  const dockerfile = read("Dockerfile");
+  const stages = dockerfile.split(/^FROM /m).slice(1);
+  const runtime = stages.at(-1)!;
+
+  test("the runtime stage gets node_modules only from a build stage that dropped dev dependencies", () => {
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const build = stages[0]!;
+    expect(build).toMatch(/npm ci [^\n]*--omit=dev/);
+    // Anything installed later without --omit=dev (bun, for the Kafka build) is pruned again.
+    const lastInstall = build.lastIndexOf("npm install");
+    const prune = build.search(/npm prune [^\n]*--omit=dev/);
+    expect(prune).toBeGreaterThan(lastInstall);
+    expect(runtime).toMatch(/COPY --from=build \/app\/node_modules/);
+    expect(runtime).not.toMatch(/npm (ci|install)/);
+    for (const dir of ["test", "bench", "docs", "deploy"]) expect(runtime, dir).not.toMatch(new RegExp(`^COPY [^\\n]*\\b${dir}\\b`, "m"));
+  });
+
+  test(".dockerignore keeps local state, tests and benches out of the build context", () => {
+    const ignored = new Set(read(".dockerignore").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#")));
+    for (const p of [".git", "node_modules", "data", "test", "bench", ".services"]) expect(ignored.has(p), p).toBe(true);
+    // Nothing the image copies may be ignored.
+    for (const m of dockerfile.matchAll(/^COPY (?!--from)(.+) \S+$/gm)) {
+      for (const src of m[1]!.split(/\s+/)) expect(ignored.has(src), `COPY ${src}`).toBe(false);
+    }
   });
 });

@@ -43,7 +43,7 @@ function httpFlow(target: () => ChildGateway): EventFlow {
   );
 }
 
-async function scenario(stop: (g: ChildGateway) => Promise<void>, expectExit: (code: number | null, signal: string | null) => void): Promise<void> {
+async function scenario(stop: (g: ChildGateway) => Promise<void>, expectExit: (code: number | null, signal: NodeJS.Signals | number | null) => void): Promise<void> {
   dir = tempDir("restart");
   let current = await start(dir);
   const flow = httpFlow(() => current);
