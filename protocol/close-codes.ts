@@ -31,7 +31,7 @@ export const CLOSE = {
   /** Kicked by an operator. Reconnecting is allowed but the credential may be revoked. */
   kicked: { code: 4001, reason: "kicked by operator", reconnect: false, label: "kicked" },
   /** The credential expired while connected; refresh it before reconnecting. */
-  tokenExpired: { code: 4003, reason: "token expired", reconnect: true, label: "token_expired" },
+  tokenExpired: { code: 4003, reason: "token_expired", reconnect: true, label: "token_expired" },
 } as const satisfies Record<string, CloseCode>;
 
 /** Bun's own codes for closes it performs, mapped to our labels for metrics. */

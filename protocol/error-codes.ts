@@ -12,6 +12,7 @@ export type ErrorCode =
   | "rate_limited"
   | "too_many_streams"
   | "resume_unavailable"
+  | "invalid_token"
   | "internal";
 
 /** Every ErrorCode, e.g. to pre-create metric series or check a decoded frame. */
@@ -23,6 +24,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   "rate_limited",
   "too_many_streams",
   "resume_unavailable",
+  "invalid_token",
   "internal",
 ];
 

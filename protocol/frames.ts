@@ -82,10 +82,21 @@ export interface SubscribedFrame {
   id?: RequestId;
 }
 
-/** Answer to `unsubscribe`: the streams that were removed. */
+/**
+ * Answer to `unsubscribe`: the streams that were removed. Also sent unasked (no `id`, `reason`
+ * "forbidden") when a refreshed token no longer allows streams.
+ */
 export interface UnsubscribedFrame {
   event: "unsubscribed";
   streams: string[];
+  reason?: "forbidden";
+  id?: RequestId;
+}
+
+/** Answer to `auth`: the new token is in force; the connection now expires at `exp` (unix s). */
+export interface AuthenticatedFrame {
+  event: "authenticated";
+  exp?: number;
   id?: RequestId;
 }
 
@@ -138,7 +149,7 @@ export interface ErrorFrame {
 }
 
 /** Every control frame the gateway sends. */
-export type ControlFrame = SubscribedFrame | UnsubscribedFrame | ListFrame | PongFrame | ResumedFrame | ErrorFrame;
+export type ControlFrame = SubscribedFrame | UnsubscribedFrame | ListFrame | PongFrame | ResumedFrame | AuthenticatedFrame | ErrorFrame;
 
 /**
  * What a decoder returns. A control frame with an unknown `event` (or extra fields) still decodes,

@@ -3,8 +3,11 @@ import type { Format, Position, ResumeUnavailable } from "./types.ts";
 
 /** Why the token callback is called. */
 export interface TokenRequest {
-  /** "initial": first connect without a token; "reconnect": before any reconnect; "expired": after close 4003. */
-  reason: "initial" | "reconnect" | "expired";
+  /**
+   * "initial": first connect without a token; "reconnect": before any reconnect; "expired": after
+   * close 4003; "refresh": the open connection's token nears its `exp` (sent in-band, no reconnect).
+   */
+  reason: "initial" | "reconnect" | "expired" | "refresh";
   /** Number of this attempt since the last stable connection (1 = first retry; 0 = initial connect). */
   attempt: number;
   /** Close code of the connection that ended, if any. */
@@ -28,6 +31,11 @@ export interface GatewayClientOptions {
    * reason "expired". A throw counts as a failed attempt and is retried with backoff.
    */
   getToken?: (req: TokenRequest) => string | undefined | Promise<string | undefined>;
+  /**
+   * With `getToken`, the open connection's token is refreshed in-band this long before its `exp`
+   * (at most halfway through the time left). Default 30000 ms; 0 disables in-band refresh.
+   */
+  refreshAheadMs?: number;
   /**
    * How the token travels: "protocol" (subprotocol `bearer.<token>`, the browser-friendly way that
    * keeps it out of URLs and access logs) or "query" (`?token=`). Default "protocol".

@@ -9,7 +9,8 @@
  * - Resumes every stream from its last seq after a reconnect (positions + epochs), drops
  *   duplicates (seq <= last), detects gaps (prev != last seq) and resumes to fill them, reports
  *   `resume_unavailable` so the app can take a snapshot (`snapshot()`) (stream-tracker.ts).
- * - Refreshes its token through an async callback before each reconnect (and first on 4003).
+ * - Refreshes its token through an async callback before each reconnect (and first on 4003), and
+ *   in-band (`{"action":"auth"}`) before the open connection's token expires (token-refresher.ts).
  * - Heartbeat: `{"action":"ping"}` every 25 s; nothing received within 10 s after a ping ->
  *   the socket is considered dead and replaced (heartbeat.ts).
  * - Honours close codes (protocol/close-codes.ts): no reconnect after 4001 (kicked) unless
@@ -25,6 +26,7 @@ import { Emitter } from "./emitter.ts";
 import { getJson, httpBase } from "./http.ts";
 import { PendingRequests, type RequestKind } from "./pending-requests.ts";
 import { StreamTracker, type AnyHandler, type StreamState } from "./stream-tracker.ts";
+import { jwtExp, TokenRefresher } from "./token-refresher.ts";
 import {
   isDataFrame,
   type ClientRequest,
@@ -52,6 +54,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private readonly conn: Connection;
   private readonly streams: StreamTracker;
   private readonly requests = new PendingRequests();
+  private readonly refresher?: TokenRefresher;
 
   constructor(opts: GatewayClientOptions) {
     super();
@@ -60,9 +63,13 @@ export class GatewayClient extends Emitter<ClientEvents> {
     this.conn = new Connection(opts, this.format, this.stats, {
       emit: (event, ...args) => this.emit(event, ...args),
       // Every wanted stream: resumed from its position when it has one, else subscribed.
-      opened: () => this.join(this.streams.wanted()),
+      opened: () => {
+        this.refresher?.start(jwtExp(this.conn.token));
+        this.join(this.streams.wanted());
+      },
       message: (data) => this.onMessage(data),
       lost: () => {
+        this.refresher?.stop();
         this.streams.connectionLost();
         this.requests.connectionClosed();
       },
@@ -70,6 +77,20 @@ export class GatewayClient extends Emitter<ClientEvents> {
       ping: () => void this.request<number>("ping", (id) => ({ action: "ping", id })).catch(() => {}),
     });
     this.streams = new StreamTracker(opts.positions);
+    const getToken = opts.getToken;
+    const lead = opts.refreshAheadMs ?? 30_000;
+    if (getToken && lead > 0) {
+      this.refresher = new TokenRefresher(lead, {
+        fetchToken: async () => getToken({ reason: "refresh", attempt: 0 }),
+        authenticate: (token) => this.request<number | undefined>("auth", (id) => ({ action: "auth", token, id })),
+        accepted: (token) => (this.conn.token = token),
+        failed: (err) => {
+          // A refusal by the gateway was already reported as its error frame.
+          if (err instanceof GatewayClientError && err.kind === "gateway") return;
+          this.emit("error", new GatewayClientError("token", `token refresh failed: ${(err as Error)?.message ?? err}`));
+        },
+      });
+    }
   }
 
   // ---- public API ------------------------------------------------------------------------------
@@ -322,8 +343,16 @@ export class GatewayClient extends Emitter<ClientEvents> {
         break;
       }
       case "unsubscribed":
+        if (f.reason === "forbidden" && f.id === undefined) {
+          // A refreshed token no longer allows these streams: the gateway ended them.
+          const err = new GatewayClientError("gateway", `forbidden after token refresh: ${f.streams.join(", ")}`);
+          this.streams.refuse(f.streams, err);
+          this.emit("error", err);
+        } else this.requests.answer(f);
+        break;
       case "list":
       case "pong":
+      case "authenticated":
         this.requests.answer(f);
         break;
       case "error":

@@ -1,8 +1,8 @@
 import { GatewayClientError } from "./client-error.ts";
-import type { ClientRequest, ListFrame, PongAck, RequestId, UnsubscribedFrame } from "./types.ts";
+import type { AuthenticatedAck, ClientRequest, ListFrame, PongAck, RequestId, UnsubscribedFrame } from "./types.ts";
 
 /** A request whose answer is awaited. */
-export type RequestKind = "ping" | "list" | "unsubscribe";
+export type RequestKind = "ping" | "list" | "unsubscribe" | "auth";
 
 interface Pending {
   kind: RequestKind;
@@ -33,12 +33,15 @@ export class PendingRequests {
     });
   }
 
-  /** Settles the request `f` answers: list -> its streams, pong -> round-trip ms, unsubscribed -> undefined. */
-  answer(f: UnsubscribedFrame | ListFrame | PongAck): void {
+  /**
+   * Settles the request `f` answers: list -> its streams, pong -> round-trip ms, authenticated ->
+   * the new exp, unsubscribed -> undefined.
+   */
+  answer(f: UnsubscribedFrame | ListFrame | PongAck | AuthenticatedAck): void {
     const p = f.id !== undefined ? this.pending.get(f.id) : undefined;
     if (!p) return;
     this.pending.delete(f.id!);
-    p.resolve(f.event === "list" ? f.streams : f.event === "pong" ? Date.now() - p.sentAt : undefined);
+    p.resolve(f.event === "list" ? f.streams : f.event === "pong" ? Date.now() - p.sentAt : f.event === "authenticated" ? f.exp : undefined);
   }
 
   /** Fails request `id` with the error `err()` makes, when it is pending. */

@@ -4,11 +4,11 @@
  * (`protocol/`) that the gateway builds its frames from, so a schema or protocol change breaks
  * `tsc` here instead of drifting silently. The client imports nothing else of the server.
  */
-import type { ControlFrame, DataFrame, DepthData, ErrorFrame, OrderData, PongFrame, ResumedFrame, SubscribedFrame, TickerData, TradeData } from "../../protocol/frames.ts";
+import type { AuthenticatedFrame, ControlFrame, DataFrame, DepthData, ErrorFrame, OrderData, PongFrame, ResumedFrame, SubscribedFrame, TickerData, TradeData } from "../../protocol/frames.ts";
 import type { StreamKind } from "../../protocol/stream-kind.ts";
 import type { WireFormat } from "../../protocol/wire.ts";
 
-export type { DataFrame, DepthData, DepthLevel, ErrorFrame, ListFrame, OrderData, PongFrame, ResumedFrame, Side, StreamData, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../protocol/frames.ts";
+export type { AuthenticatedFrame, DataFrame, DepthData, DepthLevel, ErrorFrame, ListFrame, OrderData, PongFrame, ResumedFrame, Side, StreamData, SubscribedFrame, TickerData, TradeData, UnsubscribedFrame } from "../../protocol/frames.ts";
 export type { ErrorCode } from "../../protocol/error-codes.ts";
 export type { ClientRequest, RequestId } from "../../protocol/requests.ts";
 export type { StreamKind } from "../../protocol/stream-kind.ts";
@@ -76,6 +76,9 @@ export type SubscribedAck = SubscribedFrame;
 
 /** `resumed`: the replay of `stream` is complete; live follows (protocol/frames.ts ResumedFrame). */
 export type ResumedAck = ResumedFrame;
+
+/** `authenticated`: an in-band `auth` was accepted (protocol/frames.ts AuthenticatedFrame). */
+export type AuthenticatedAck = AuthenticatedFrame;
 
 /** `pong`, with the gateway's clock (protocol/frames.ts PongFrame). */
 export type PongAck = PongFrame;

@@ -29,6 +29,8 @@ export interface AuthConfig {
   apiKeysFile?: string;
   /** Lets clients without credentials connect, public streams only. */
   allowAnonymous: boolean;
+  /** Seconds after a token's `exp` before its connection is closed with 4003. */
+  expiryGraceSec: number;
 }
 
 /** Which stream names exist; `*` matches one segment of [a-z0-9_-]. */
@@ -153,6 +155,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       },
       apiKeysFile,
       allowAnonymous: r.bool("ALLOW_ANONYMOUS", "auth.allowAnonymous", false),
+      expiryGraceSec: 0,
     },
     jwtSecretGenerated,
     streams: {
@@ -195,6 +198,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: r.oneOf("LOG_LEVEL", "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
   };
   loadSourcesAndBindings(cfg, file, r);
+  // The upgrade accepts a token up to the clock tolerance past its exp; a shorter grace would
+  // close such a connection the moment it opens.
+  const tolerance = cfg.auth.jwt.clockToleranceSec;
+  cfg.auth.expiryGraceSec = r.int("TOKEN_EXPIRY_GRACE_SEC", "auth.expiryGraceSec", tolerance, 0, 3600);
+  if (cfg.auth.expiryGraceSec < tolerance) r.problem(`TOKEN_EXPIRY_GRACE_SEC (${cfg.auth.expiryGraceSec}) must be at least JWT_CLOCK_TOLERANCE_SEC (${tolerance})`);
   if (cfg.limits.messageBurst < cfg.limits.messagesPerSecond) {
     // A burst below the rate would refuse traffic the rate allows.
     cfg.limits.messageBurst = Math.ceil(cfg.limits.messagesPerSecond);

@@ -119,6 +119,8 @@ export class Gateway {
         cfg.limits.replayStallMs,
         new SourceReplay(this.pipeline.origins, () => this.sources, this.router),
       ),
+      authenticate: (token) => auth.authenticate({ token, protocols: [] }),
+      expiryGraceMs: cfg.auth.expiryGraceSec * 1000,
     };
     this.routes.push(bindingsRoutes(this.router, cfg.adminToken, this.log));
     if (cfg.simulator.enabled) {
@@ -161,7 +163,6 @@ export class Gateway {
       },
     });
     this.timers.push(setInterval(() => this.sweep(), SWEEP_INTERVAL_MS));
-    this.timers.push(setInterval(() => this.expireTokens(), 1000));
     this.timers.push(setInterval(() => this.fanout.prune(), 60_000));
     for (const t of this.timers) t.unref?.();
     for (const s of this.sources) this.startSource(s);
@@ -285,13 +286,5 @@ export class Gateway {
     this.lastSweep = performance.now();
     this.fanout.published = 0;
     this.slow.sweep(this.sessions.all());
-  }
-
-  private expireTokens(): void {
-    const now = Date.now();
-    for (const s of this.sessions.all()) {
-      const exp = s.identity.expiresAt;
-      if (exp !== undefined && exp <= now) s.close(CLOSE.tokenExpired);
-    }
   }
 }

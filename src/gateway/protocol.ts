@@ -4,7 +4,7 @@
  * a ProtocolError the session answers.
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
-import { MAX_STREAMS_PER_REQUEST, type ClientRequest, type RequestId } from "../../protocol/requests.ts";
+import { MAX_STREAMS_PER_REQUEST, MAX_TOKEN_CHARS, type ClientRequest, type RequestId } from "../../protocol/requests.ts";
 
 /** A refused request, answered with an error frame. */
 export interface ProtocolError {
@@ -47,6 +47,11 @@ export function parseClientMessage(text: string): ClientRequest | ProtocolError 
       return { action: m.action, id: rid };
     case "resume":
       return parseResume(m, rid);
+    case "auth":
+      if (typeof m.token !== "string" || m.token.length === 0 || m.token.length > MAX_TOKEN_CHARS) {
+        return { error: "bad_request", message: `auth needs a token (a string of at most ${MAX_TOKEN_CHARS} chars)`, id: rid };
+      }
+      return { action: "auth", token: m.token, id: rid };
     case undefined:
       return { error: "bad_request", message: "missing action", id: rid };
     default:

@@ -1,6 +1,6 @@
 import { CLOSE, closeReason, type CloseCode } from "../../protocol/close-codes.ts";
 import type { ErrorCode } from "../../protocol/error-codes.ts";
-import type { ControlFrame, ErrorFrame, SubscribedFrame } from "../../protocol/frames.ts";
+import type { AuthenticatedFrame, ControlFrame, ErrorFrame, SubscribedFrame } from "../../protocol/frames.ts";
 import type { ClientRequest, RequestId } from "../../protocol/requests.ts";
 import { streamKind } from "../../protocol/stream-kind.ts";
 import type { WireFormat } from "../../protocol/wire.ts";
@@ -36,6 +36,10 @@ export interface SessionContext {
   log: Logger;
   encodeControl: ControlEncoder;
   resume?: ResumeHandler;
+  /** Verifies a token presented in-band (`auth`); absent when tokens are not accepted. */
+  authenticate?: (token: string) => Promise<Identity>;
+  /** How long after its token's `exp` a connection is closed with 4003. */
+  expiryGraceMs: number;
 }
 
 /** Attributes a connection is opened with, fixed for its lifetime. */
@@ -47,6 +51,8 @@ export interface SessionInit {
 }
 
 const VIOLATION_WINDOW_MS = 10_000;
+/** Longest delay setTimeout accepts. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One client's state and request handling: subscriptions, permissions, rate limit. It knows its
@@ -54,7 +60,6 @@ const VIOLATION_WINDOW_MS = 10_000;
  */
 export class Session {
   readonly id: number;
-  readonly identity: Identity;
   readonly format: WireFormat;
   readonly remoteAddress: string;
   readonly openedAt = Date.now();
@@ -71,6 +76,8 @@ export class Session {
   private readonly bucket: TokenBucket;
   private violations = 0;
   private violationWindowStart = 0;
+  private _identity: Identity;
+  private expiryTimer?: ReturnType<typeof setTimeout>;
 
   constructor(
     readonly conn: Connection,
@@ -78,11 +85,17 @@ export class Session {
     private readonly ctx: SessionContext,
   ) {
     this.id = init.id;
-    this.identity = init.identity;
+    this._identity = init.identity;
     this.format = init.format;
     this.remoteAddress = init.remoteAddress;
     this.maxStreams = ctx.limits.maxStreamsPerConnection;
     this.bucket = new TokenBucket(ctx.limits.messagesPerSecond, ctx.limits.messageBurst);
+    this.armExpiry();
+  }
+
+  /** Who this connection is: the upgrade's identity until an in-band `auth` replaces it. */
+  get identity(): Identity {
+    return this._identity;
   }
 
   /** Handles one inbound frame. Binary frames are refused: client requests are JSON text. */
@@ -125,7 +138,69 @@ export class Session {
       case "resume":
         if (!this.ctx.resume) return this.sendError("resume_unavailable", "resume is not enabled", req.id);
         return this.ctx.resume.resume(this, req.positions, req.epochs, req.id);
+      case "auth":
+        void this.refresh(req.token, req.id);
+        return;
     }
+  }
+
+  /**
+   * In-band token refresh. The new token must verify and name the same `sub`; then its claims
+   * apply: streams they no longer allow end with `unsubscribed` (reason forbidden), and the
+   * expiry moves to the new `exp`. A refused token leaves the connection on its old one.
+   */
+  private async refresh(token: string, id: RequestId | undefined): Promise<void> {
+    if (!this.ctx.authenticate) return this.sendError("invalid_token", "tokens are not accepted here", id);
+    let next: Identity;
+    try {
+      next = await this.ctx.authenticate(token);
+    } catch (err) {
+      if (this.closed || this.closing) return;
+      this.ctx.metrics.authFailures.inc({ reason: (err as { code?: string }).code ?? "invalid_token" });
+      this.sendError("invalid_token", (err as Error).message || "token refused", id);
+      this.violation("refused token");
+      return;
+    }
+    if (this.closed || this.closing) return;
+    if (next.userId === undefined || next.userId !== this._identity.userId) {
+      this.ctx.metrics.authFailures.inc({ reason: "other_subject" });
+      this.sendError("invalid_token", "a refreshed token must name the same sub", id);
+      this.violation("refused token");
+      return;
+    }
+    this._identity = next;
+    this.armExpiry();
+    const lost = [...new Set([...this.streams, ...this.resuming.keys()])].filter((s) => this.ctx.policy.check(s, next) !== "ok");
+    for (const s of lost) {
+      this.resuming.delete(s);
+      this.removeStream(s);
+    }
+    if (lost.length) this.sendControl({ event: "unsubscribed", streams: lost, reason: "forbidden" });
+    const ack: AuthenticatedFrame = { event: "authenticated" };
+    if (next.expiresAt !== undefined) ack.exp = Math.floor(next.expiresAt / 1000);
+    this.sendControl(withId(ack, id));
+    this.ctx.log.info("token_refreshed", { conn: this.id, user: next.userId, exp: ack.exp, dropped: lost.length });
+  }
+
+  /** Closes with 4003 at the identity's expiry plus the grace; re-armed by a refresh. */
+  private armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    const exp = this._identity.expiresAt;
+    if (exp === undefined) return;
+    // setTimeout holds at most ~24.8 days; a longer wait is re-armed when that one fires.
+    const wait = Math.min(exp + this.ctx.expiryGraceMs - Date.now(), MAX_TIMER_MS);
+    const fire = () => {
+      if (exp + this.ctx.expiryGraceMs > Date.now()) return this.armExpiry();
+      this.ctx.log.info("token_expired", { conn: this.id, user: this._identity.userId });
+      this.close(CLOSE.tokenExpired);
+    };
+    if (wait <= 0) {
+      queueMicrotask(fire);
+      return;
+    }
+    this.expiryTimer = setTimeout(fire, wait);
+    (this.expiryTimer as { unref?: () => void }).unref?.();
   }
 
   /** Checks each stream; subscribes the allowed ones and names the refused ones per error code. */
@@ -226,6 +301,7 @@ export class Session {
   close(c: CloseCode, detail?: string): void {
     if (this.closed || this.closing) return;
     this.closing = true;
+    clearTimeout(this.expiryTimer);
     for (const s of this.streams) this.conn.unsubscribe(topicFor(s, this.format));
     this.resuming.clear();
     this.conn.close(c.code, closeReason(c, detail));
@@ -235,6 +311,7 @@ export class Session {
   onClosed(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.expiryTimer);
     for (const s of this.streams) {
       this.ctx.index.remove(s, this.format);
       this.ctx.metrics.subscriptions.dec({ kind: streamKind(s) });

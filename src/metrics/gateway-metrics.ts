@@ -38,7 +38,7 @@ const BUN_CLOSES: [number, string][] = [
 ];
 
 /** Every AuthError code (src/gateway/auth/identity.ts). */
-const AUTH_FAILURE_REASONS = ["missing_credentials", "invalid_token", "expired_token", "invalid_api_key", "auth_unavailable"];
+const AUTH_FAILURE_REASONS = ["missing_credentials", "invalid_token", "expired_token", "invalid_api_key", "auth_unavailable", "other_subject", "revoked"];
 
 /**
  * Every Prometheus metric the gateway exports. Labels are bounded: stream kinds, sources, close

@@ -1,9 +1,9 @@
+import { deepRedact, isSecretField, REDACTED } from "./redact.ts";
+
 /** Structured JSON log lines on stdout; one object per event, never a credential. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
 
 const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40 };
-// Field names that may carry credentials are dropped whatever the caller passes.
-const SECRET_KEYS = new Set(["token", "apiKey", "authorization", "password", "secret", "jwt"]);
 
 /** A leveled logger writing one JSON object per line. */
 export class Logger {
@@ -34,8 +34,9 @@ export class Logger {
 
   log(level: LogLevel, event: string, fields?: Record<string, unknown>): void {
     if (ORDER[level] < this.min) return;
-    const rec: Record<string, unknown> = { ts: new Date().toISOString(), level, event, ...this.base };
-    if (fields) for (const k in fields) if (!SECRET_KEYS.has(k)) rec[k] = fields[k];
+    const rec: Record<string, unknown> = { ts: new Date().toISOString(), level, event, ...(deepRedact(this.base) as Record<string, unknown>) };
+    // Secrets are hidden at any depth, whatever the caller passes (redact.ts).
+    if (fields) for (const k in fields) rec[k] = isSecretField(k, fields[k]) ? REDACTED : deepRedact(fields[k]);
     this.write(JSON.stringify(rec));
   }
 

@@ -11,7 +11,8 @@ import { decodeMessage, GatewayClient, type ConnectionState, type DataFrame, typ
 import { freePort, GatewayProcess, signToken, tempLogDir, trade, until } from "./helpers/gateway-process.ts";
 import { lossyWebSocket } from "./helpers/lossy-ws.ts";
 
-const ENV = { PUBLIC_STREAMS: "trades.*,depth.*,ticker.*,news.*" };
+// No clock tolerance: a token is closed at its exp + 1 s, so expiry tests wait seconds, not ten.
+const ENV = { PUBLIC_STREAMS: "trades.*,depth.*,ticker.*,news.*", JWT_CLOCK_TOLERANCE_SEC: "0", TOKEN_EXPIRY_GRACE_SEC: "1" };
 /** Fast first retries so the tests do not wait out the 1 s default; the logic is the same. */
 const BACKOFF = { baseMs: 400, maxMs: 2000 };
 
@@ -210,6 +211,7 @@ describe.each(["json", "fb"] as Format[])("real gateway, %s", (format) => {
       format,
       token: await signToken("user1", 2), // expires in 2 s: the gateway closes with 4003
       backoff: BACKOFF,
+      refreshAheadMs: 0, // no in-band refresh: this is the reconnect path
       getToken: async (r) => {
         calls.push(r);
         return signToken("user1", 3600);
@@ -232,6 +234,38 @@ describe.each(["json", "fb"] as Format[])("real gateway, %s", (format) => {
     expect(closes).toEqual([4003]); // the fresh token holds
     client.close();
   }, 20_000);
+
+  test("a token near its exp is refreshed in-band through the callback: no 4003, no reconnect, nothing lost", async () => {
+    const stream = `trades.inband_${format}`;
+    const calls: TokenRequest[] = [];
+    const client = new GatewayClient({
+      url: gw.wsUrl,
+      format,
+      token: await signToken("user1", 3), // closed at exp + 1 s unless refreshed
+      backoff: BACKOFF,
+      refreshAheadMs: 2000,
+      getToken: async (r) => {
+        calls.push(r);
+        return signToken("user1", 3);
+      },
+    });
+    const rec = record(client);
+    const closes: number[] = [];
+    client.on("close", (i) => closes.push(i.code));
+    await (client.connect(), client.subscribe(stream).ready);
+    const pub = new Publisher(gw, [stream], 40);
+    pub.start();
+    // Three token lifetimes: each token is replaced before its exp, on the same connection.
+    await until(() => calls.length >= 3, "three in-band refreshes", 15_000);
+    await pub.stop();
+    const want = await logged(gw, stream, token);
+    await until(() => rec.frames.get(stream)?.at(-1)?.seq === want.at(-1)!.seq, "caught up");
+    expect(calls.every((c) => c.reason === "refresh")).toBe(true);
+    expect(closes).toEqual([]);
+    expect(client.stats.connects).toBe(1);
+    expect(seqs(rec.frames.get(stream))).toEqual(seqs(want));
+    client.close();
+  }, 30_000);
 
   test("a gateway that lost its log reports resume_unavailable; the app takes a snapshot and carries on", async () => {
     const stream = `ticker.lost_${format}` as const;

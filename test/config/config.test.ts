@@ -169,6 +169,13 @@ describe("CONFIG_FILE", () => {
 });
 
 describe("validation: one ConfigError listing every problem", () => {
+  test("the token expiry grace defaults to the clock tolerance and may not be shorter", () => {
+    expect(loadConfig({ JWT_SECRET: "s" }).auth.expiryGraceSec).toBe(5);
+    expect(loadConfig({ JWT_SECRET: "s", JWT_CLOCK_TOLERANCE_SEC: "0", TOKEN_EXPIRY_GRACE_SEC: "1" }).auth.expiryGraceSec).toBe(1);
+    const problems = problemsOf({ JWT_SECRET: "s", JWT_CLOCK_TOLERANCE_SEC: "10", TOKEN_EXPIRY_GRACE_SEC: "3" });
+    expect(problems).toEqual(["TOKEN_EXPIRY_GRACE_SEC (3) must be at least JWT_CLOCK_TOLERANCE_SEC (10)"]);
+  });
+
   test("several bad values are all reported at once", () => {
     const problems = problemsOf({
       PORT: "http",

@@ -47,6 +47,7 @@ function setup(logs: MemoryLogStore) {
     log: silentLogger,
     encodeControl: (m) => encodeControlJson(m),
     resume,
+    expiryGraceMs: 0,
   });
   const append = (seq: number, prev: number) =>
     logs.get(stream).append({ stream, seq, prev, data: `{"n":${seq}}`, sourceTs: 0, gatewayTs: 0 });
