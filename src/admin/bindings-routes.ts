@@ -1,6 +1,6 @@
 import { hasBearer, httpError, json } from "../gateway/http.ts";
 import type { BindingRouter } from "../sources/routing/binding-router.ts";
-import { BindingError } from "../sources/routing/binding.ts";
+import { BindingError } from "../config/bindings.ts";
 import type { Logger } from "../util/logger.ts";
 
 /**

@@ -1,10 +1,10 @@
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { ApiKeyStore } from "../gateway/auth/api-key-store.ts";
+import { parseApiKeys } from "./api-keys.ts";
+import { parseBindings } from "./bindings.ts";
 import { ConfigError } from "./config-error.ts";
 import { Reader } from "./reader.ts";
-import { validateSourceDefs, type SourceDef } from "../sources/source-factory.ts";
-import { BindingRouter } from "../sources/routing/binding-router.ts";
+import { validateSourceDefs, type SourceDef } from "./source-defs.ts";
 
 /** JWT verification settings. */
 export interface JwtConfig {
@@ -96,9 +96,9 @@ export interface GatewayConfig {
   limits: LimitsConfig;
   simulator: SimulatorConfig;
   log: LogConfig;
-  /** External sources (kafka, nats, redis); see src/sources/source-factory.ts. */
+  /** External sources (kafka, nats, redis); see source-defs.ts. */
   sources: SourceDef[];
-  /** Routing and transformation per source; see src/sources/routing/binding.ts. */
+  /** Routing and transformation per source; see bindings.ts. */
   bindings: unknown[];
   logLevel: "debug" | "info" | "warn" | "error";
 }
@@ -210,7 +210,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (apiKeysFile) {
     // Loaded here too so a missing or malformed file is a ConfigError (exit 2), not a crash at start.
     try {
-      ApiKeyStore.fromFile(apiKeysFile);
+      parseApiKeys(JSON.parse(readFileSync(apiKeysFile, "utf8")), apiKeysFile);
     } catch (err) {
       r.problem(`API_KEYS_FILE (${apiKeysFile}): ${(err as Error).message}`);
     }
@@ -246,7 +246,7 @@ function loadSourcesAndBindings(cfg: GatewayConfig, file: Record<string, unknown
   cfg.sources = sources as SourceDef[];
   const names = new Set(["embedded", ...cfg.sources.map((s) => s.name)]);
   try {
-    new BindingRouter(bindings, () => names).stop();
+    parseBindings(bindings, names);
     cfg.bindings = bindings;
   } catch (err) {
     r.problem(`bindings: ${(err as Error).message}`);

@@ -1,8 +1,8 @@
 import type { SourceMessage } from "../source.ts";
-import { BindingError, parseBinding, type Binding, type StreamRule } from "./binding.ts";
+import { parseBinding, parseBindings, type Binding, type StreamRule } from "../../config/bindings.ts";
 import { Conflator } from "./conflator.ts";
 import type { MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts";
-import { SeedFormatRouter, eventTime } from "./seed-format-router.ts";
+import { EnvelopeRouter, eventTime } from "./envelope-router.ts";
 import { compileTransforms, getPath, type CompiledTransform } from "./transforms.ts";
 
 /** A binding compiled for the hot path. */
@@ -17,13 +17,13 @@ const decoder = new TextDecoder();
 
 /**
  * Routes source messages through configured bindings (first match wins). A source without any
- * binding uses the seed format (`{"stream","data"}`, else the origin as stream name). Bindings can
+ * binding uses the envelope format (`{"stream","data"}`, else the origin as stream name). Bindings can
  * be replaced at runtime; events already published are unaffected.
  */
 export class BindingRouter implements MessageRouter {
   private bySource = new Map<string, CompiledBinding[]>();
   private list: Binding[] = [];
-  private readonly fallback = new SeedFormatRouter();
+  private readonly fallback = new EnvelopeRouter();
   /** Receives events released later by conflation; set by the pipeline. */
   onDeferred?: (source: string, ev: RoutedEvent) => void;
 
@@ -37,13 +37,7 @@ export class BindingRouter implements MessageRouter {
 
   /** Replaces every binding atomically; throws BindingError (and keeps the old set) on a bad one. */
   set(raw: unknown[]): void {
-    const known = this.knownSources?.();
-    const defs = raw.map((b) => parseBinding(b, known));
-    const ids = new Set<string>();
-    for (const d of defs) {
-      if (ids.has(d.id)) throw new BindingError(`duplicate binding id "${d.id}"`);
-      ids.add(d.id);
-    }
+    const defs = parseBindings(raw, this.knownSources?.());
     const next = new Map<string, CompiledBinding[]>();
     for (const def of defs) {
       const c: CompiledBinding = { def, match: def.match ? globToRegExp(def.match) : undefined, transform: compileTransforms(def.transforms) };

@@ -1,4 +1,4 @@
-import type { Transform } from "./binding.ts";
+import type { Transform } from "../../config/bindings.ts";
 
 /** A compiled transform: returns the new payload, or undefined to filter the event out. */
 export type CompiledTransform = (data: unknown) => unknown;

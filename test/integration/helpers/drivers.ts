@@ -6,7 +6,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import type { SourceDef } from "../../../src/sources/source-factory.ts";
+import type { SourceDef } from "../../../src/config/source-defs.ts";
 import { KAFKA_BROKERS, NATS_URL, REDIS_URL, ensureServices, type ServiceName } from "../../helpers/services.ts";
 import { ensureKafkaClient, produceKafka, startProducer } from "../../helpers/kafka-tools.ts";
 import { uniqueId } from "./e2e.ts";

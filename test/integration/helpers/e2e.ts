@@ -10,7 +10,8 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { loadConfig } from "../../../src/config/config.ts";
 import { Gateway } from "../../../src/gateway/gateway.ts";
-import { createSource, type SourceDef } from "../../../src/sources/source-factory.ts";
+import type { SourceDef } from "../../../src/config/source-defs.ts";
+import { createSource } from "../../../src/sources/source-factory.ts";
 import { Logger } from "../../../src/util/logger.ts";
 
 export const JWT_SECRET = "e2e-jwt-secret-0123456789abcdef0123456789";

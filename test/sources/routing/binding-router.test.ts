@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { BindingRouter, globToRegExp } from "../../../src/sources/routing/binding-router.ts";
-import { BindingError } from "../../../src/sources/routing/binding.ts";
+import { BindingError } from "../../../src/config/bindings.ts";
 import type { RoutedEvent } from "../../../src/sources/routing/message-router.ts";
 
 const msg = (origin: string, value: unknown, position?: number, key?: string) => ({

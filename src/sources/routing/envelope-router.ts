@@ -4,11 +4,12 @@ import type { MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts
 const decoder = new TextDecoder();
 
 /**
- * The default route: a payload in the seed's format `{"stream": ..., "data": ...}` goes to its
- * stream; any other JSON payload goes to the stream named by the message origin. Timestamps come
- * from `data.timestamp` when the producer set one, else from the broker.
+ * The default route of a source without bindings: a payload in the envelope format
+ * `{"stream": ..., "data": ...}` (the requirements' producer format, `format: "seed"` in a binding)
+ * goes to its stream; any other JSON payload goes to the stream named by the message origin.
+ * Timestamps come from `data.timestamp` when the producer set one, else from the broker.
  */
-export class SeedFormatRouter implements MessageRouter {
+export class EnvelopeRouter implements MessageRouter {
   route(_source: string, msg: SourceMessage): RoutedEvent | SkipReason {
     const text = typeof msg.value === "string" ? msg.value : decoder.decode(msg.value);
     let parsed: unknown;

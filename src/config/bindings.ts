@@ -1,6 +1,7 @@
 /**
  * A binding: how messages of one source become events of gateway streams. Bindings are plain
- * JSON (config file or admin API) and validated here, so a bad one is refused with a reason.
+ * JSON (config file or admin API) and validated here by pure functions over that data, so a bad
+ * one is refused with a reason before anything is built from it (BindingRouter compiles them).
  */
 
 /** How to get the stream name. Templates use `{origin}`, `{key}`, `{origin.N}` (Nth dot segment) and `{payload.path}`. */
@@ -21,7 +22,7 @@ export interface Binding {
   source: string;
   /** Origin glob (topic/subject/key): `*` one dot segment, `>` the rest; default all. */
   match?: string;
-  /** Payload shape: "seed" is `{"stream","data"}`; "raw" is the data itself. Default "raw". */
+  /** Payload shape: "seed" is the envelope `{"stream","data"}`; "raw" is the data itself. Default "raw". */
   format?: "seed" | "raw";
   /** Stream name; default: the seed payload's `stream`, else the origin. */
   stream?: StreamRule;
@@ -68,6 +69,17 @@ export function parseBinding(raw: unknown, knownSources?: Set<string>): Binding 
     b.transforms.forEach((t, i) => checkTransform(t, `${where} transform ${i}`));
   }
   return b as unknown as Binding;
+}
+
+/** Validates a whole set of bindings (ids unique); throws BindingError naming the first problem. */
+export function parseBindings(raw: unknown[], knownSources?: Set<string>): Binding[] {
+  const defs = raw.map((b) => parseBinding(b, knownSources));
+  const ids = new Set<string>();
+  for (const d of defs) {
+    if (ids.has(d.id)) throw new BindingError(`duplicate binding id "${d.id}"`);
+    ids.add(d.id);
+  }
+  return defs;
 }
 
 function isFieldRule(v: unknown): v is { field: string } {
