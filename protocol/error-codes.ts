@@ -42,6 +42,7 @@ export type HttpErrorCode =
   | "unknown_stream"
   | "method_not_allowed"
   | "too_large"
+  | "headers_too_large"
   | "upgrade_required"
   | "rate_limited"
   | "internal"

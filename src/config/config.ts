@@ -20,6 +20,8 @@ export interface JwtConfig {
   audience?: string;
   /** Allowed clock skew in seconds for exp/nbf. */
   clockToleranceSec: number;
+  /** Refuse tokens without `exp` (a token that never expires cannot be cut off by expiry). */
+  requireExp: boolean;
 }
 
 /** Who may connect and how. */
@@ -52,6 +54,8 @@ export interface LimitsConfig {
   /** Rate-limit errors tolerated within 10 s before the connection is closed 1008. */
   maxRateViolations: number;
   connectionsPerIpPerMinute: number;
+  /** Longest request line + headers (URL, tokens) accepted; over it: 431 with a JSON reason. */
+  maxHeaderBytes: number;
   /** Per-client send buffer; over it the client is closed 4008. */
   sendBufferBytes: number;
   /** How long a resume's replay may wait for a client that reads nothing before closing it 4008. */
@@ -152,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         issuer: r.str("JWT_ISSUER", "auth.jwt.issuer"),
         audience: r.str("JWT_AUDIENCE", "auth.jwt.audience"),
         clockToleranceSec: r.int("JWT_CLOCK_TOLERANCE_SEC", "auth.jwt.clockToleranceSec", 5, 0, 300),
+        requireExp: r.bool("JWT_REQUIRE_EXP", "auth.jwt.requireExp", true),
       },
       apiKeysFile,
       allowAnonymous: r.bool("ALLOW_ANONYMOUS", "auth.allowAnonymous", false),
@@ -170,6 +175,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       messageBurst: r.int("CLIENT_MESSAGE_BURST", "limits.messageBurst", 50, 1, 1e6),
       maxRateViolations: r.int("MAX_RATE_VIOLATIONS", "limits.maxRateViolations", 20, 1, 1e6),
       connectionsPerIpPerMinute: r.int("CONNECTIONS_PER_IP_PER_MIN", "limits.connectionsPerIpPerMinute", 600, 1, 1e9),
+      maxHeaderBytes: r.int("MAX_HEADER_BYTES", "limits.maxHeaderBytes", 16 * 1024, 1024, 1024 * 1024),
       sendBufferBytes: r.int("SEND_BUFFER_BYTES", "limits.sendBufferBytes", 1024 * 1024, 16 * 1024, 1024 ** 3),
       replayStallMs: r.int("REPLAY_STALL_MS", "limits.replayStallMs", 10_000, 100, 600_000),
       idleTimeoutSec: r.int("IDLE_TIMEOUT_SEC", "limits.idleTimeoutSec", 60, 5, 960),

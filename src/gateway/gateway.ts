@@ -19,6 +19,7 @@ import { Fanout } from "./fanout.ts";
 import { httpError, json } from "./http.ts";
 import { IpRateLimiter } from "./ip-rate-limiter.ts";
 import { handlePublish } from "./publish-http.ts";
+import { raiseParserHeadLimit, requestHeadBytes } from "./request-head.ts";
 import { ResumeService } from "./resume-service.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { SessionRegistry } from "./session-registry.ts";
@@ -140,6 +141,7 @@ export class Gateway {
 
   async start(): Promise<void> {
     const limits = this.cfg.limits;
+    raiseParserHeadLimit(limits.maxHeaderBytes);
     this.server = Bun.serve<UpgradeData>({
       hostname: this.cfg.host,
       port: this.cfg.port,
@@ -222,6 +224,11 @@ export class Gateway {
   }
 
   private async fetch(req: Request, server: Server<UpgradeData>): Promise<Response | undefined> {
+    const max = this.cfg.limits.maxHeaderBytes;
+    if (req.url.length > max || requestHeadBytes(req) > max) {
+      if (new URL(req.url).pathname === "/ws") this.metrics.upgradesRejected.inc({ reason: "headers_too_large" });
+      return httpError(431, "headers_too_large", `request line and headers over ${max} bytes`);
+    }
     const url = new URL(req.url);
     const path = url.pathname;
     if (path === "/ws") {

@@ -47,6 +47,7 @@ describe("defaults", () => {
       messageBurst: 50,
       maxRateViolations: 20,
       connectionsPerIpPerMinute: 600,
+      maxHeaderBytes: 16 * 1024,
       sendBufferBytes: 1 << 20,
       replayStallMs: 10_000,
       idleTimeoutSec: 60,

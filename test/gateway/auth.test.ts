@@ -201,6 +201,32 @@ describe("HS256 refusals", () => {
     await expectRefused(hs, { query: { token: "garbage" }, headers: { "X-API-Key": API_KEY } }, 401, "invalid_token");
   });
 
+  test("a token without exp is refused by default; JWT_REQUIRE_EXP=0 accepts it", async () => {
+    const token = await mintJwt("forever", {}, { expInSec: null });
+    const body = await expectRefused(hs, { query: { token } }, 401, "invalid_token");
+    expect(body.message).toContain("exp");
+    const relaxed = await startGateway({ JWT_REQUIRE_EXP: "0" });
+    try {
+      const c = await expectUser(relaxed, { token }, "forever");
+      await c.close();
+    } finally {
+      await relaxed.stop();
+    }
+  });
+
+  test("a 64 KB query string or a 1 MB token is refused with 431 and a JSON reason, like every refusal", async () => {
+    const long = "a".repeat(64 * 1024);
+    const q = await expectRefused(hs, { query: { token: long } }, 431, "headers_too_large");
+    expect(q.message).toContain(String(16 * 1024));
+    await expectRefused(hs, { headers: { authorization: `Bearer ${"b".repeat(1 << 20)}` } }, 431, "headers_too_large");
+    await expectRefused(hs, { headers: { "x-api-key": "c".repeat(1 << 20) } }, 431, "headers_too_large");
+    // Other routes answer the same way, and the gateway serves on.
+    const r = await fetch(hs.httpUrl(`/readyz?x=${long}`));
+    expect(r.status).toBe(431);
+    expect(((await r.json()) as { error: string }).error).toBe("headers_too_large");
+    expect((await fetch(hs.httpUrl("/healthz"))).status).toBe(200);
+  });
+
   test("refusals are counted in gateway_auth_failures_total", async () => {
     const expired = async () =>
       (await hs.gateway.metrics.authFailures.get()).values.filter((x) => x.labels.reason === "expired_token").reduce((a, x) => a + x.value, 0);

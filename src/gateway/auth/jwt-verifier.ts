@@ -36,6 +36,7 @@ export class JwtVerifier {
       issuer: this.cfg.issuer,
       audience: this.cfg.audience,
       clockTolerance: this.cfg.clockToleranceSec,
+      requiredClaims: this.cfg.requireExp ? ["exp"] : undefined,
     };
     let payload: jose.JWTPayload;
     try {
@@ -100,6 +101,7 @@ function toAuthError(err: unknown): AuthError {
     return new AuthError("auth_unavailable", "key service unavailable");
   }
   if (err instanceof jose.errors.JWTClaimValidationFailed) {
+    if (err.reason === "missing") return new AuthError("invalid_token", `token has no ${err.claim} claim`);
     return new AuthError("invalid_token", `claim ${err.claim} invalid`);
   }
   if (err instanceof jose.errors.JOSEAlgNotAllowed) return new AuthError("invalid_token", "algorithm not accepted");
