@@ -6,11 +6,11 @@
  * 10 ms over IPC; sends its latency histogram when asked.
  * Started with FANOUT_CLIENT (ClientConfig JSON) and an IPC channel.
  */
-import { SignJWT } from "jose";
+import { childConfig, openAll, tokenSigner } from "../shared/client-process.ts";
 import { clientStreams, dieWithParent, Histogram, streamPool, type ClientConfig, type FromClient, type ToClient } from "./common.ts";
 
 dieWithParent(10 * 60_000);
-const cfg = JSON.parse(process.env.FANOUT_CLIENT ?? "{}") as ClientConfig;
+const cfg = childConfig<ClientConfig>("FANOUT_CLIENT");
 const send = (m: FromClient) => process.send?.(m);
 
 const pool = streamPool(cfg.pool);
@@ -40,21 +40,13 @@ function makeHandler(): (e: MessageEvent) => void {
   };
 }
 
-const key = new TextEncoder().encode(cfg.jwtSecret);
-async function token(k: number): Promise<string> {
-  return new SignJWT({ roles: ["trader"] })
-    .setProtectedHeader({ alg: "HS256" })
-    .setSubject(`u${k}`)
-    .setIssuedAt()
-    .setExpirationTime("1h")
-    .sign(key);
-}
+const sign = tokenSigner(cfg.jwtSecret);
 
 /** Opens client `k` and resolves once it is subscribed; rejects on failure or timeout. */
 async function open(k: number): Promise<void> {
   const streams = clientStreams(k, cfg.streams, cfg.pool);
   const host = cfg.hosts[k % cfg.hosts.length]!;
-  const tok = await token(k);
+  const tok = await sign(`u${k}`);
   const url =
     cfg.kind === "bare"
       ? `ws://${host}:${cfg.port}/ws?token=${tok}&s=${streams.join(",")}`
@@ -100,34 +92,8 @@ async function open(k: number): Promise<void> {
 }
 
 async function connectAll(): Promise<void> {
-  const t0 = performance.now();
-  let next = 0;
-  let ok = 0;
-  let failed = 0;
-  const errors = new Map<string, number>();
-  const worker = async () => {
-    while (next < cfg.count) {
-      const k = cfg.first + next++;
-      let attempt = 0;
-      for (;;) {
-        try {
-          await open(k);
-          ok++;
-          break;
-        } catch (err) {
-          const msg = (err as Error).message;
-          if (++attempt >= 3) {
-            failed++;
-            errors.set(msg, (errors.get(msg) ?? 0) + 1);
-            break;
-          }
-          await Bun.sleep(50 * attempt);
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(cfg.concurrency, cfg.count) }, worker));
-  send({ t: "connected", ok, failed, ms: performance.now() - t0, errors: [...errors].map(([m, n]) => `${n}x ${m}`) });
+  const r = await openAll(cfg.first, cfg.count, cfg.concurrency, open);
+  send({ t: "connected", ...r });
 }
 
 let lastSum = -1;

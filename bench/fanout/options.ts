@@ -5,6 +5,7 @@
  */
 
 import { flagsOrExit } from "../flags.ts";
+import { MAX_CONNECTIONS_PER_ADDRESS, MAX_SOCKETS_PER_PROCESS } from "../shared/client-process.ts";
 
 /** Every flag and its default (0 for --pool and --client-procs: derived from --streams and --clients). */
 const DEFAULTS = {
@@ -66,8 +67,8 @@ export function parseOptions() {
     diag: f.diag === "1",
   };
   if (opts.streams > opts.pool) throw new Error("--streams must be <= --pool");
-  if (Math.ceil(opts.clients / opts.clientProcs) > 15_000) throw new Error("more than 15,000 sockets per client process (20,000 fd cap): raise --client-procs");
-  if (Math.ceil(opts.clients / opts.hosts) > 25_000) throw new Error("more than 25,000 connections per destination address (ephemeral ports): raise --hosts");
+  if (Math.ceil(opts.clients / opts.clientProcs) > MAX_SOCKETS_PER_PROCESS) throw new Error("more than 15,000 sockets per client process (20,000 fd cap): raise --client-procs");
+  if (Math.ceil(opts.clients / opts.hosts) > MAX_CONNECTIONS_PER_ADDRESS) throw new Error("more than 25,000 connections per destination address (ephemeral ports): raise --hosts");
   if (!["mmap", "mem"].includes(opts.log) || !["on", "off"].includes(opts.metrics)) throw new Error("--log mmap|mem, --metrics on|off");
   return opts;
 }

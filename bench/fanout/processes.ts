@@ -1,6 +1,8 @@
 /**
- * The bench's child processes and temp dir, and the guarantees that they go away: on exit, on a
- * signal, and after a hard bound on the whole run (FANOUT_MAX_SECONDS, default 600).
+ * A bench's child processes and temp dir, and the guarantees that they go away: on exit, on a
+ * signal, and after a hard bound on the whole run (FANOUT_MAX_SECONDS, default 600, for
+ * bench/fanout.ts; bench/cluster.ts passes its own). Async teardown (deleting a broker stream,
+ * stopping a broker the run started) goes through onShutdown and runs, bounded, before the kill.
  */
 import fs from "node:fs";
 import os from "node:os";
@@ -8,9 +10,9 @@ import path from "node:path";
 import type { Subprocess } from "bun";
 
 /** Temp dirs of earlier runs whose orchestrator died without cleaning up (kill -9): removed. */
-function removeStaleTempDirs(): void {
+function removeStaleTempDirs(prefix: string): void {
   for (const d of fs.readdirSync(os.tmpdir())) {
-    if (!d.startsWith("fanout-bench-")) continue;
+    if (!d.startsWith(prefix)) continue;
     const dir = path.join(os.tmpdir(), d);
     try {
       const owner = Number(fs.readFileSync(path.join(dir, "owner.pid"), "utf8"));
@@ -25,9 +27,9 @@ let runDir: string | undefined;
 let cleaned = false;
 
 /** Creates this run's temp dir (removing those of dead earlier runs) and returns its path. */
-export function createRunDir(): string {
-  removeStaleTempDirs();
-  runDir = fs.mkdtempSync(path.join(os.tmpdir(), "fanout-bench-"));
+export function createRunDir(prefix = "fanout-bench-"): string {
+  removeStaleTempDirs(prefix);
+  runDir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   fs.writeFileSync(path.join(runDir, "owner.pid"), String(process.pid));
   return runDir;
 }
@@ -47,32 +49,52 @@ export function cleanup(): void {
   } catch {}
 }
 
-/** Cleans up on exit and on SIGINT/SIGTERM/SIGHUP, and aborts the run after its hard bound. */
-export function installCleanup(): void {
-  process.on("exit", cleanup);
-  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    process.on(sig, () => {
-      cleanup();
-      process.exit(130);
-    });
+const shutdownHooks: (() => unknown)[] = [];
+let shuttingDown = false;
+
+/** Registers async teardown for shutdown(); hooks run last-registered first. */
+export function onShutdown(fn: () => unknown): void {
+  shutdownHooks.push(fn);
+}
+
+/** Runs the shutdown hooks (at most `hookMs` in all), then cleanup(), then exits with `code`. */
+export async function shutdown(code: number, hookMs = 15_000): Promise<never> {
+  if (!shuttingDown) {
+    shuttingDown = true;
+    const hooks = shutdownHooks.splice(0).reverse();
+    const run = (async () => {
+      for (const h of hooks) await Promise.resolve().then(h).catch((err) => console.error("bench teardown:", (err as Error).message));
+    })();
+    await Promise.race([run, Bun.sleep(hookMs)]);
   }
+  cleanup();
+  process.exit(code);
+}
+
+/**
+ * Cleans up on exit and on SIGINT/SIGTERM/SIGHUP, and aborts the run after its hard bound: env
+ * `limitEnv` seconds, else `defaultSeconds`.
+ */
+export function installCleanup(limitEnv = "FANOUT_MAX_SECONDS", defaultSeconds = 600): void {
+  process.on("exit", cleanup);
+  for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) process.on(sig, () => void shutdown(130));
   // Hard bound on the whole run, whatever happens.
-  const hardLimitMs = Number(process.env.FANOUT_MAX_SECONDS ?? 600) * 1000;
+  const hardLimitMs = Number(process.env[limitEnv] ?? defaultSeconds) * 1000;
   setTimeout(() => {
-    console.error(`fanout bench: over ${hardLimitMs / 1000} s, aborting`);
-    cleanup();
-    process.exit(1);
+    console.error(`bench: over ${hardLimitMs / 1000} s (${limitEnv}), aborting`);
+    void shutdown(1);
   }, hardLimitMs).unref();
 }
 
 /** Spawns a child with IPC (JSON) whose messages go to `onMessage`; it is killed by cleanup(). */
-export function spawnChild<M>(cmd: string[], env: Record<string, string>, onMessage: (m: M) => void): Subprocess {
+export function spawnChild<M>(cmd: string[], env: Record<string, string>, onMessage: (m: M) => void, opts: { cwd?: string; stdout?: "inherit" | "ignore" } = {}): Subprocess {
   // A clean environment: nothing of the caller's gateway settings (CONFIG_FILE, LOG_DIR, ...) leaks in.
   const base: Record<string, string> = { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", TMPDIR: os.tmpdir() };
   const proc = Bun.spawn({
     cmd,
+    cwd: opts.cwd,
     env: { ...base, ...env },
-    stdio: ["ignore", "inherit", "inherit"],
+    stdio: ["ignore", opts.stdout ?? "inherit", "inherit"],
     serialization: "json",
     ipc: (m) => onMessage(m as M),
   });

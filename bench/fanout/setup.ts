@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { Subprocess } from "bun";
+import { splitClients } from "../shared/client-process.ts";
 import { Histogram, type ClientConfig, type FromClient, type FromServer, type ServerConfig, type ToClient, type ToServer } from "./common.ts";
 import { sum } from "./numbers.ts";
 import { addresses, type FanoutOptions } from "./options.ts";
@@ -128,12 +129,8 @@ export class Setup {
     await Bun.sleep(500);
     this.rssBeforeKb = sum(this.servers.map((s) => rssKb(s.pid)));
 
-    const per = Math.ceil(opts.clients / opts.clientProcs);
     const connected: Promise<Extract<FromClient, { t: "connected" }>>[] = [];
-    for (let i = 0; i < opts.clientProcs; i++) {
-      const first = i * per;
-      const count = Math.min(per, opts.clients - first);
-      if (count <= 0) break;
+    for (const [i, { first, count }] of splitClients(opts.clients, opts.clientProcs).entries()) {
       const ccfg: ClientConfig = {
         index: i,
         kind: rc.kind,
