@@ -9,7 +9,7 @@ import type { Subprocess } from "bun";
 import { connect } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
-import type { SourceDef } from "../../src/sources/source-factory.ts";
+import type { SourceDef } from "../../src/config/source-defs.ts";
 import { isServiceRunning, KAFKA_BROKERS, NATS_URL, REDIS_URL, startService, stopService } from "../../test/helpers/services.ts";
 
 /** The brokers the bench can run against. */
