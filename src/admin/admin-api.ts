@@ -1,9 +1,9 @@
-import { readFileSync } from "node:fs";
 import { CLOSE } from "../../protocol/close-codes.ts";
 import type { Gateway, RouteHandler } from "../gateway/gateway.ts";
 import { httpError, json, safeEqual } from "../gateway/http.ts";
 import type { Session } from "../gateway/session.ts";
 import { AdminStats, sourceViews, topStreams, type StatsOptions, type StatsSnapshot } from "./admin-stats.ts";
+import { dashboardRoutes } from "./dashboard-page.ts";
 import { adminConfigView } from "./redact.ts";
 
 /** Options of `mountAdmin`; every field has a production default. */
@@ -36,16 +36,8 @@ const MAX_FEED_BACKLOG = 30;
 /** Points of history sent when a feed opens (five minutes at 1 s). */
 const FEED_HISTORY = 300;
 
-let dashboardHtml: string | undefined;
-
-/** The dashboard page: one self-contained HTML file next to this module, read once. */
-export function dashboardPage(): string {
-  dashboardHtml ??= readFileSync(new URL("./dashboard.html", import.meta.url), "utf8");
-  return dashboardHtml;
-}
-
 /**
- * Mounts the admin dashboard (`GET /admin`) and API (`/admin/api/...`, bearer ADMIN_TOKEN) on
+ * Mounts the admin dashboard (`GET /admin`, bundled by dashboard-page.ts) and API (`/admin/api/...`, bearer ADMIN_TOKEN) on
  * `gateway.routes`, and starts the 1 s stats sampler behind the live feed. `/admin/api/bindings`
  * is not here: the Gateway mounts bindings-routes.ts itself, ahead of these routes.
  */
@@ -54,7 +46,8 @@ export function mountAdmin(gateway: Gateway, opts: AdminOptions = {}): AdminHand
   const corsOrigins = normalizeOrigins(opts.corsOrigins ?? (env.ADMIN_CORS_ORIGINS ?? "").split(","));
   const stats = new AdminStats(gateway, opts.stats);
   const feeds = new Set<() => void>();
-  const api = new AdminApi(gateway, stats, corsOrigins, feeds);
+  const page = dashboardRoutes((error) => gateway.log.error("dashboard_build_failed", { error: error.slice(0, 2000) }));
+  const api = new AdminApi(gateway, stats, corsOrigins, feeds, page);
   const route: RouteHandler = (req, url) => api.handle(req, url);
   gateway.routes.push(route);
   stats.start();
@@ -92,14 +85,13 @@ class AdminApi {
     private readonly stats: AdminStats,
     private readonly corsOrigins: string[],
     private readonly feeds: Set<() => void>,
+    private readonly page: RouteHandler,
   ) {}
 
   async handle(req: Request, url: URL): Promise<Response | undefined> {
     const path = url.pathname;
-    if (path === "/admin" || path === "/admin/") {
-      if (req.method !== "GET" && req.method !== "HEAD") return httpError(405, "method_not_allowed", "use GET");
-      return new Response(dashboardPage(), { headers: PAGE_HEADERS });
-    }
+    const page = await this.page(req, url);
+    if (page) return page;
     if (!path.startsWith(API)) return undefined;
     const cors = this.corsHeaders(req);
     if (req.method === "OPTIONS") return this.preflight(req, cors);
@@ -313,17 +305,6 @@ class AdminApi {
     });
   }
 }
-
-/** Security headers of the dashboard page: inline script and style only, connects anywhere (other gateways). */
-const PAGE_HEADERS: Record<string, string> = {
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  "content-security-policy":
-    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src data:; connect-src *; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "no-referrer",
-  "x-frame-options": "DENY",
-};
 
 /** One row of the connections list. */
 function connectionView(s: Session) {

@@ -69,16 +69,33 @@ describe("admin auth", () => {
     expect((await fetch(`${tg.base}/admin/api/stream?token=nope`)).status).toBe(401);
   });
 
-  test("the dashboard page is served without the token and contains no secret", async () => {
+  test("the dashboard page and its bundle are served without the token, same-origin only, under a strict CSP", async () => {
     const res = await fetch(tg.base + "/admin");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+    const csp = res.headers.get("content-security-policy")!;
+    expect(csp).toContain("frame-ancestors 'none'");
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).toContain("style-src 'self'");
+    expect(csp).not.toContain("unsafe-inline");
+    expect(csp).not.toContain("unsafe-eval");
     const html = await res.text();
-    expect(html).toContain("<canvas");
+    expect(html).toContain('id="chart-throughput"');
+    // No inline script, style or handler: the only script and stylesheet are this gateway's files.
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc="\/admin\/dashboard\.js")[^>]*>|<style|\sstyle=|\son[a-z]+=/i);
+    expect([...html.matchAll(/(?:src|href)="([^"]+)"/g)].map((m) => m[1])).toEqual(["data:,", "/admin/dashboard.css", "/admin/dashboard.js"]);
+    for (const [file, type] of [["/admin/dashboard.js", "text/javascript"], ["/admin/dashboard.css", "text/css"]] as const) {
+      const r = await fetch(tg.base + file);
+      expect(r.status, file).toBe(200);
+      expect(r.headers.get("content-type")).toContain(type);
+      expect(r.headers.get("content-security-policy")).toBe(csp);
+      const body = await r.text();
+      expect(body.length, file).toBeGreaterThan(1000);
+      expect(body).not.toContain(ADMIN_TOKEN);
+    }
     expect(html).not.toContain(ADMIN_TOKEN);
     expect(html).not.toContain(JWT_SECRET);
-    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=|https?:\/\/(?!gw-1\.example\.com)[a-z]/i);
+    expect(html).not.toMatch(/https?:\/\/(?!gw-1\.example\.com)[a-z]/i);
   });
 });
 

@@ -19,6 +19,8 @@ describe("admin dashboard in Chromium", () => {
   let browser: Browser;
   let page: Page;
   const clients: TestClient[] = [];
+  const pageErrors: string[] = [];
+  const cspViolations = () => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
 
   beforeAll(async () => {
     tg = await startGateway({ simulator: true, eventsPerSecond: 400 });
@@ -35,7 +37,15 @@ describe("admin dashboard in Chromium", () => {
       args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-quic"],
     });
     page = await browser.newPage({ viewport: { width: 1480, height: 1040 }, deviceScaleFactor: 1 });
-    page.on("pageerror", (err) => console.error("page error:", err.message));
+    page.on("pageerror", (err) => {
+      pageErrors.push(err.message);
+      console.error("page error:", err.message);
+    });
+    // Every CSP violation the page causes (inline script/style, foreign origins) is recorded.
+    await page.addInitScript(() => {
+      (window as unknown as { cspViolations: string[] }).cspViolations = [];
+      document.addEventListener("securitypolicyviolation", (e) => (window as unknown as { cspViolations: string[] }).cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));
+    });
   }, 60_000);
 
   afterAll(async () => {
@@ -93,6 +103,41 @@ describe("admin dashboard in Chromium", () => {
     expect(await page.evaluate(() => sessionStorage.getItem("cexgw.admin.tokens"))).toContain(ADMIN_TOKEN);
     expect(await page.evaluate(() => localStorage.getItem("cexgw.admin.gateways") ?? "")).not.toContain(ADMIN_TOKEN);
   }, 30_000);
+
+  test("charts are uPlot with a hover read-out: the values under the cursor, the latest ones elsewhere", async () => {
+    const chart = "#chart-throughput";
+    await page.waitForFunction((sel) => Number(document.querySelector(sel)?.getAttribute("data-points") ?? 0) >= 4, chart, { timeout: 15_000 });
+    for (const id of ["connections", "throughput", "latency", "disconnects", "problems"]) expect(await page.isVisible(`#chart-${id} .uplot canvas`), id).toBe(true);
+    const legend = () => page.$$eval(`${chart} .u-legend .u-series`, (rows) => rows.map((r) => [r.querySelector(".u-label")?.textContent ?? "", r.querySelector(".u-value")?.textContent ?? ""]));
+    const latest = await legend();
+    expect(latest.map((r) => r[0])).toEqual(["time", "events in/s", "frames out/s"]);
+    expect(latest[1]![1]).toMatch(/^\d/);
+    // Hover the left part of the plot: the read-out moves to an older point.
+    const over = (await page.$(`${chart} .u-over`))!;
+    const box = (await over.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.1, box.y + box.height / 2);
+    await page.waitForFunction(([sel, t]) => document.querySelector(`${sel} .u-legend .u-series .u-value`)?.textContent !== t, [chart, latest[0]![1]] as const);
+    const hovered = await legend();
+    expect(hovered[0]![1]).toMatch(/\d{1,2}:\d{2}:\d{2}/);
+    expect(hovered[1]![1]).toMatch(/^(\d|–)/);
+    // Away from the chart, the latest values come back (and follow new snapshots).
+    await page.mouse.move(2, 2);
+    await page.waitForFunction(([sel, t]) => document.querySelector(`${sel} .u-legend .u-series .u-value`)?.textContent !== t, [chart, hovered[0]![1]] as const);
+    expect(await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations)).toEqual([]);
+  }, 30_000);
+
+  test("the CSP is enforced: an inline script injected into the page does not run", async () => {
+    type W = { cspViolations: string[]; injected?: number };
+    await page.evaluate(() => {
+      const s = document.createElement("script");
+      s.textContent = "window.injected = 1";
+      document.body.append(s);
+    });
+    await page.waitForFunction(() => (window as unknown as W).cspViolations.length > 0);
+    expect(await page.evaluate(() => (window as unknown as W).injected)).toBeUndefined();
+    expect((await cspViolations())[0]).toStartWith("script-src");
+    await page.evaluate(() => ((window as unknown as W).cspViolations = []));
+  });
 
   test("a kick from the UI removes a real WebSocket connection with 4001", async () => {
     const victim = await connectClient(tg.base, "kickme", ["trades.eth_usdt", "orders.kickme"]);
@@ -167,5 +212,8 @@ describe("admin dashboard in Chromium", () => {
     mkdirSync(dirname(SCREENSHOT), { recursive: true });
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
     expect(existsSync(SCREENSHOT)).toBe(true);
+    // The whole session ran under the strict CSP without a single violation or page error.
+    expect(await cspViolations()).toEqual([]);
+    expect(pageErrors).toEqual([]);
   }, 600_000);
 });
