@@ -32,6 +32,8 @@ export const CLOSE = {
   kicked: { code: 4001, reason: "kicked by operator", reconnect: false, label: "kicked" },
   /** The credential expired while connected; refresh it before reconnecting. */
   tokenExpired: { code: 4003, reason: "token_expired", reconnect: true, label: "token_expired" },
+  /** The credential (or every credential of its user) was revoked: do not come back with it. */
+  revoked: { code: 4004, reason: "revoked", reconnect: false, label: "revoked" },
 } as const satisfies Record<string, CloseCode>;
 
 /** Bun's own codes for closes it performs, mapped to our labels for metrics. */

@@ -29,7 +29,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
 ];
 
 /** Why authentication was refused: the `error` of a refused upgrade or HTTP request (401/503). */
-export type AuthErrorCode = "missing_credentials" | "invalid_token" | "expired_token" | "invalid_api_key" | "auth_unavailable";
+export type AuthErrorCode = "missing_credentials" | "invalid_token" | "expired_token" | "invalid_api_key" | "auth_unavailable" | "revoked";
 
 /** `error` of an HTTP error body `{error, message}`. */
 export type HttpErrorCode =
@@ -46,4 +46,5 @@ export type HttpErrorCode =
   | "upgrade_required"
   | "rate_limited"
   | "internal"
+  | "revocation_unavailable"
   | "draining";

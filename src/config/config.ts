@@ -33,6 +33,19 @@ export interface AuthConfig {
   allowAnonymous: boolean;
   /** Seconds after a token's `exp` before its connection is closed with 4003. */
   expiryGraceSec: number;
+  /** How revocations reach every gateway (src/gateway/auth/revocation-channel.ts). */
+  revocation: RevocationConfig;
+}
+
+/** Where revocations travel: `none` keeps them in this process. */
+export interface RevocationConfig {
+  backend: "none" | "redis" | "nats";
+  /** redis:// or nats:// URL of the shared broker. */
+  url?: string;
+  /** How long a revocation is kept: at least the longest token life. */
+  ttlSec: number;
+  /** Key prefix (Redis) or stream/subject name (NATS). */
+  name: string;
 }
 
 /** Which stream names exist; `*` matches one segment of [a-z0-9_-]. */
@@ -161,6 +174,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       apiKeysFile,
       allowAnonymous: r.bool("ALLOW_ANONYMOUS", "auth.allowAnonymous", false),
       expiryGraceSec: 0,
+      revocation: {
+        backend: r.oneOf("REVOCATION_BACKEND", "auth.revocation.backend", ["none", "redis", "nats"] as const, "none"),
+        url: r.str("REVOCATION_URL", "auth.revocation.url"),
+        ttlSec: r.int("REVOCATION_TTL_SEC", "auth.revocation.ttlSec", 86_400, 1, 90 * 86_400),
+        name: r.str("REVOCATION_NAME", "auth.revocation.name") ?? "cexws-revocations",
+      },
     },
     jwtSecretGenerated,
     streams: {
@@ -204,6 +223,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     logLevel: r.oneOf("LOG_LEVEL", "logLevel", ["debug", "info", "warn", "error"] as const, "info"),
   };
   loadSourcesAndBindings(cfg, file, r);
+  const rev = cfg.auth.revocation;
+  if (rev.backend !== "none") {
+    const scheme = rev.backend === "redis" ? /^rediss?:\/\// : /^(nats|tls):\/\//;
+    if (!rev.url || !scheme.test(rev.url)) r.problem(`REVOCATION_URL: a ${rev.backend} URL is required with REVOCATION_BACKEND=${rev.backend}`);
+  }
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(rev.name)) r.problem("REVOCATION_NAME: 1 to 64 of A-Z a-z 0-9 _ -");
   // The upgrade accepts a token up to the clock tolerance past its exp; a shorter grace would
   // close such a connection the moment it opens.
   const tolerance = cfg.auth.jwt.clockToleranceSec;

@@ -2,6 +2,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { encodeControlFb } from "../codec/flatbuffers-codec.ts";
 import { encodeControlJson } from "../codec/json-codec.ts";
 import { bindingsRoutes } from "../admin/bindings-routes.ts";
+import { revocationRoutes } from "../admin/revocation-routes.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import type { LogStore } from "../log/log-store.ts";
 import { openLogStore } from "../log/open-log-store.ts";
@@ -12,6 +13,7 @@ import { BindingRouter } from "../sources/routing/binding-router.ts";
 import type { Source } from "../sources/source.ts";
 import { Logger } from "../util/logger.ts";
 import { Authenticator } from "./auth/authenticator.ts";
+import { openRevocationChannel } from "./auth/open-revocation-channel.ts";
 import { BunConnection } from "./bun-connection.ts";
 import { CLOSE, closeLabel } from "../../protocol/close-codes.ts";
 import { EventPipeline } from "./event-pipeline.ts";
@@ -21,6 +23,7 @@ import { IpRateLimiter } from "./ip-rate-limiter.ts";
 import { handlePublish } from "./publish-http.ts";
 import { raiseParserHeadLimit, requestHeadBytes } from "./request-head.ts";
 import { ResumeService } from "./resume-service.ts";
+import { RevocationService } from "./revocation-service.ts";
 import { Session, type SessionContext } from "./session.ts";
 import { SessionRegistry } from "./session-registry.ts";
 import { SlowClientPolicy } from "./slow-client-policy.ts";
@@ -65,6 +68,7 @@ export class Gateway {
   readonly policy: StreamPolicy;
   readonly routes: RouteHandler[] = [];
   readonly router: BindingRouter;
+  readonly revocations: RevocationService;
   private readonly slow: SlowClientPolicy;
   private readonly fanout: Fanout;
   private readonly upgrade: UpgradeHandler;
@@ -96,7 +100,9 @@ export class Gateway {
           : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor },
       );
     this.policy = new StreamPolicy(cfg.streams);
-    const auth = new Authenticator(cfg.auth);
+    const rev = cfg.auth.revocation;
+    this.revocations = new RevocationService(rev, openRevocationChannel(rev, this.log), this.sessions, this.metrics, this.log);
+    const auth = new Authenticator(cfg.auth, undefined, (who) => this.revocations.isRevoked(who));
     this.slow = new SlowClientPolicy(cfg.limits.sendBufferBytes, this.metrics, this.log);
     this.upgrade = new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), this.metrics, this.log);
     this.streamHttp = new StreamHttp(auth, this.policy, this.logs);
@@ -124,6 +130,7 @@ export class Gateway {
       expiryGraceMs: cfg.auth.expiryGraceSec * 1000,
     };
     this.routes.push(bindingsRoutes(this.router, cfg.adminToken, this.log));
+    this.routes.push(revocationRoutes(this.revocations, cfg.adminToken, this.log));
     if (cfg.simulator.enabled) {
       this.simulator = new MarketSimulator(cfg.simulator, (batch) => this.embedded.publish(batch));
     }
@@ -142,6 +149,8 @@ export class Gateway {
   async start(): Promise<void> {
     const limits = this.cfg.limits;
     raiseParserHeadLimit(limits.maxHeaderBytes);
+    // Before listening: a gateway that starts later must already refuse what was revoked.
+    await this.revocations.start();
     this.server = Bun.serve<UpgradeData>({
       hostname: this.cfg.host,
       port: this.cfg.port,
@@ -205,7 +214,7 @@ export class Gateway {
     const deadline = Date.now() + graceMs;
     while ((this.sessions.size > 0 || backlog) && Date.now() < deadline) await Bun.sleep(20);
     for (const t of this.timers) clearInterval(t);
-    await Promise.allSettled(this.sources.map((s) => s.stop()));
+    await Promise.allSettled([...this.sources.map((s) => s.stop()), this.revocations.stop()]);
     this.router.stop();
     this.server?.stop(true);
     this.logs.close();

@@ -165,6 +165,7 @@ export class GatewayMetrics {
   // --- admin ----------------------------------------------------------------------------------
   readonly adminAuthFailures = new Counter({ name: "gateway_admin_auth_failures_total", help: "Admin API requests refused for a missing or wrong token", registers: [this.registry] });
   readonly adminKicks = new Counter({ name: "gateway_admin_kicks_total", help: "Connections closed 4001 by an operator, by scope", labelNames: ["scope"] as const, registers: [this.registry] });
+  readonly revocations = new Counter({ name: "gateway_revocations_total", help: "Revocations learned (own admin API or the cluster's channel), by kind", labelNames: ["kind"] as const, registers: [this.registry] });
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
@@ -172,6 +173,7 @@ export class GatewayMetrics {
     for (const c of Object.values(CLOSE)) this.connectionsClosed.inc({ code: String(c.code), reason: c.label }, 0);
     for (const [code, reason] of BUN_CLOSES) this.connectionsClosed.inc({ code: String(code), reason }, 0);
     for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ reason }, 0);
+    for (const kind of ["user", "jti"]) this.revocations.inc({ kind }, 0);
     for (const result of ["served", "unavailable"]) this.resumes.inc({ result }, 0);
     for (const kind of STREAM_KINDS) {
       this.subscriptions.set({ kind }, 0);

@@ -9,12 +9,23 @@ export class Authenticator {
   private readonly jwt: JwtVerifier;
   private readonly apiKeys?: ApiKeyStore;
 
-  constructor(private readonly cfg: AuthConfig, apiKeys?: ApiKeyStore) {
+  constructor(
+    private readonly cfg: AuthConfig,
+    apiKeys?: ApiKeyStore,
+    /** Revocations in force (revocation-list.ts); a revoked credential is refused like a bad one. */
+    private readonly isRevoked: (who: Identity) => boolean = () => false,
+  ) {
     this.jwt = new JwtVerifier(cfg.jwt);
     this.apiKeys = apiKeys ?? (cfg.apiKeysFile ? ApiKeyStore.fromFile(cfg.apiKeysFile) : undefined);
   }
 
   async authenticate(c: Credentials): Promise<Identity> {
+    const who = await this.verify(c);
+    if (this.isRevoked(who)) throw new AuthError("revoked", "credential revoked");
+    return who;
+  }
+
+  private async verify(c: Credentials): Promise<Identity> {
     if (c.token) {
       if (!this.jwt.enabled) throw new AuthError("invalid_token", "tokens are not accepted here");
       return this.jwt.verify(c.token);

@@ -10,6 +10,10 @@ export interface Identity {
   via: "jwt" | "api_key" | "anonymous";
   /** Credential expiry, ms since epoch, when known. */
   expiresAt?: number;
+  /** JWT `iat`, ms since epoch: a user revocation refuses tokens issued up to it. */
+  issuedAt?: number;
+  /** JWT `jti`, for revoking one token. */
+  jti?: string;
 }
 
 /** Authentication refused, with a short reason the client sees (never the credential). */

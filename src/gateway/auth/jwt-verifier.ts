@@ -53,6 +53,8 @@ export class JwtVerifier {
       pairs: stringList(payload.pairs),
       via: "jwt",
       expiresAt: typeof payload.exp === "number" ? payload.exp * 1000 : undefined,
+      issuedAt: typeof payload.iat === "number" ? payload.iat * 1000 : undefined,
+      jti: typeof payload.jti === "string" && payload.jti !== "" ? payload.jti : undefined,
     };
   }
 
