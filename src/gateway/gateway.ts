@@ -2,7 +2,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { encodeControlFb } from "../codec/flatbuffers-codec.ts";
 import { encodeControlJson } from "../codec/json-codec.ts";
 import { bindingsRoutes } from "../admin/bindings-routes.ts";
-import { revocationRoutes } from "../admin/revocation-routes.ts";
+import { revocationRoutes } from "./revocation-http.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import type { LogStore } from "../log/log-store.ts";
 import { openLogStore } from "../log/open-log-store.ts";

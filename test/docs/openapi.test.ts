@@ -150,6 +150,9 @@ describe("docs/openapi.yaml", () => {
       { op: "deleteBinding", method: "DELETE", path: "/admin/api/bindings/contract", status: 204, headers: asAdmin },
       { op: "deleteBinding", method: "DELETE", path: "/admin/api/bindings/contract", status: 404, headers: asAdmin },
       { op: "adminKickUser", method: "POST", path: "/admin/api/users/nobody/kick", status: 200, headers: asAdmin },
+      { op: "adminRevoke", method: "POST", path: "/admin/api/revocations", status: 200, headers: asAdmin, body: { userId: "contract_revoked" } },
+      { op: "adminRevoke", method: "POST", path: "/admin/api/revocations", status: 400, headers: asAdmin, body: { userId: "a", jti: "b" } },
+      { op: "adminRevoke", method: "POST", path: "/admin/api/revocations", status: 401, body: { jti: "x" } },
     ];
     for (const c of cases) await call(c);
     // A live connection: its detail, then kicking it.

@@ -1,6 +1,6 @@
-import { hasBearer, httpError, json } from "../gateway/http.ts";
-import { MAX_REVOCATION_VALUE } from "../gateway/auth/revocation-list.ts";
-import type { RevocationService, RevocationTarget } from "../gateway/revocation-service.ts";
+import { hasBearer, httpError, json } from "./http.ts";
+import { MAX_REVOCATION_VALUE } from "./auth/revocation-list.ts";
+import type { RevocationService, RevocationTarget } from "./revocation-service.ts";
 import type { Logger } from "../util/logger.ts";
 
 const PATH = "/admin/api/revocations";
