@@ -43,6 +43,8 @@ export type HttpErrorCode =
   | "method_not_allowed"
   | "too_large"
   | "headers_too_large"
+  | "too_deep"
+  | "stream_limit"
   | "upgrade_required"
   | "rate_limited"
   | "internal"

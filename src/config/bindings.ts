@@ -3,6 +3,7 @@
  * JSON (config file or admin API) and validated here by pure functions over that data, so a bad
  * one is refused with a reason before anything is built from it (BindingRouter compiles them).
  */
+import { isValidStreamName } from "../../protocol/stream-name.ts";
 
 /** How to get the stream name. Templates use `{origin}`, `{key}`, `{origin.N}` (Nth dot segment) and `{payload.path}`. */
 export type StreamRule = { fixed: string } | { template: string } | { field: string };
@@ -92,6 +93,7 @@ function checkStreamRule(v: unknown, where: string): void {
   const val = r.fixed ?? r.template ?? r.field;
   if (typeof val !== "string" || !val) throw new BindingError(`${where}: stream must be {fixed}, {template} or {field} with a non-empty string`);
   if (r.template !== undefined && !/\{[a-zA-Z0-9_.]+\}/.test(val)) throw new BindingError(`${where}: stream template needs a {placeholder}`);
+  if (r.fixed !== undefined && !isValidStreamName(val)) throw new BindingError(`${where}: stream.fixed "${val.slice(0, 64)}" is not a stream name (kind.name)`);
 }
 
 function checkTransform(t: unknown, where: string): void {

@@ -1,5 +1,7 @@
 import { createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isValidStreamPattern } from "../../protocol/stream-name.ts";
+import { DEFAULT_MAX_PAYLOAD_DEPTH } from "../../protocol/json-depth.ts";
 import { parseApiKeys } from "./api-keys.ts";
 import { parseBindings } from "./bindings.ts";
 import { ConfigError } from "./config-error.ts";
@@ -69,6 +71,8 @@ export interface LimitsConfig {
   connectionsPerIpPerMinute: number;
   /** Longest request line + headers (URL, tokens) accepted; over it: 431 with a JSON reason. */
   maxHeaderBytes: number;
+  /** Most levels of nested arrays/objects in an event's data, on every source; deeper is refused. */
+  maxPayloadDepth: number;
   /** Per-client send buffer; over it the client is closed 4008. */
   sendBufferBytes: number;
   /** How long a resume's replay may wait for a client that reads nothing before closing it 4008. */
@@ -95,6 +99,8 @@ export interface LogConfig {
   segmentBytes: number;
   segments: number;
   maxEvents: number;
+  /** Most streams with a log; a new stream over it is refused (logged, counted), none is evicted. */
+  maxStreams: number;
   /** Smaller logs for private (per-user) streams: a gateway may carry thousands of them. */
   private: { segmentBytes: number; segments: number; maxEvents: number };
 }
@@ -195,6 +201,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       maxRateViolations: r.int("MAX_RATE_VIOLATIONS", "limits.maxRateViolations", 20, 1, 1e6),
       connectionsPerIpPerMinute: r.int("CONNECTIONS_PER_IP_PER_MIN", "limits.connectionsPerIpPerMinute", 600, 1, 1e9),
       maxHeaderBytes: r.int("MAX_HEADER_BYTES", "limits.maxHeaderBytes", 16 * 1024, 1024, 1024 * 1024),
+      maxPayloadDepth: r.int("MAX_PAYLOAD_DEPTH", "limits.maxPayloadDepth", DEFAULT_MAX_PAYLOAD_DEPTH, 1, 1000),
       sendBufferBytes: r.int("SEND_BUFFER_BYTES", "limits.sendBufferBytes", 1024 * 1024, 16 * 1024, 1024 ** 3),
       replayStallMs: r.int("REPLAY_STALL_MS", "limits.replayStallMs", 10_000, 100, 600_000),
       idleTimeoutSec: r.int("IDLE_TIMEOUT_SEC", "limits.idleTimeoutSec", 60, 5, 960),
@@ -212,6 +219,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       segmentBytes: r.int("LOG_SEGMENT_BYTES", "log.segmentBytes", 1024 * 1024, 4096, 1024 ** 3),
       segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
       maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),
+      maxStreams: r.int("LOG_MAX_STREAMS", "log.maxStreams", 10_000, 1, 1_000_000),
       private: {
         segmentBytes: r.int("LOG_PRIVATE_SEGMENT_BYTES", "log.private.segmentBytes", 64 * 1024, 4096, 1024 ** 3),
         segments: r.int("LOG_PRIVATE_SEGMENTS", "log.private.segments", 2, 2, 1024),
@@ -251,7 +259,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   for (const p of [...cfg.streams.public, ...cfg.streams.private]) {
     // Exactly two segments: the policy reads a bare kind as kind.* and ignores a third segment.
-    if (!/^[a-z0-9_-]+\.([a-z0-9_@:-]+|\*)$/i.test(p)) r.problem(`stream pattern "${p}" is not of the form kind.* or kind.name`);
+    if (!isValidStreamPattern(p)) r.problem(`stream pattern "${p}" is not of the form kind.* or kind.name`);
   }
   if (r.problems.length) throw new ConfigError(r.problems);
   return cfg;

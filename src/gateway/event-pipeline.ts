@@ -1,11 +1,15 @@
 import { streamKind } from "../../protocol/stream-kind.ts";
-import type { LogStore } from "../log/log-store.ts";
+import { StreamLimitError, type LogStore, type StreamLog } from "../log/log-store.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { MessageRouter, RoutedEvent } from "../sources/routing/message-router.ts";
 import type { IngestOutcome, SourceMessage } from "../sources/source.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Fanout } from "./fanout.ts";
+import type { KnownStreams } from "./stream-policy.ts";
+
+/** How often a refusal for the stream-log limit is logged again while refusals go on. */
+const LIMIT_LOG_EVERY_MS = 10_000;
 
 /** Where a stream's events come from, learnt as they arrive; used by resume's source fallback. */
 export interface StreamOrigin {
@@ -24,6 +28,10 @@ export class EventPipeline {
   private readonly loggedSkips = new Set<string>();
   private readonly eventsInChildren = new Map<string, { inc(): void }>();
   readonly origins = new Map<string, StreamOrigin>();
+  /** Logs of the streams admitted so far: one lookup per event, the checks run once per stream. */
+  private readonly admitted = new Map<string, StreamLog>();
+  private limitLoggedAt = 0;
+  private limitRefusals = 0;
 
   constructor(
     private readonly router: MessageRouter,
@@ -31,6 +39,8 @@ export class EventPipeline {
     private readonly fanout: Fanout,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    /** Which streams exist: nothing else gets a log or a subscriber, whichever source names it. */
+    private readonly known: KnownStreams,
   ) {}
 
   ingest(source: string, batch: SourceMessage[]): IngestOutcome[] {
@@ -52,10 +62,8 @@ export class EventPipeline {
         out[i] = this.skip(source, routed, msg.origin);
         continue;
       }
-      if (!this.origins.has(routed.stream)) {
-        this.origins.set(routed.stream, { source, origin: msg.origin, positional: routed.seq !== undefined && routed.seq === msg.position });
-      }
-      out[i] = this.commit(source, routed, now);
+      if (!this.origins.has(routed.stream) && this.admitted.has(routed.stream)) this.noteOrigin(source, routed, msg);
+      out[i] = this.commit(source, routed, now, msg);
       if (routed.sourceTs > 0) lastSourceTs = routed.sourceTs;
     }
     this.metrics.batchSize.observe(batch.length);
@@ -68,8 +76,9 @@ export class EventPipeline {
   }
 
   /** Numbers, logs and publishes one routed event (also the way in for conflated events released later). */
-  commit(source: string, routed: RoutedEvent, now = Date.now()): IngestOutcome {
-    const log = this.logs.get(routed.stream);
+  commit(source: string, routed: RoutedEvent, now = Date.now(), msg?: SourceMessage): IngestOutcome {
+    const log = this.admitted.get(routed.stream) ?? this.admit(source, routed, msg);
+    if (typeof log === "string") return this.skip(source, log, routed.stream);
     const head = log.position().head;
     const seq = routed.seq ?? head + 1;
     if (seq <= head) {
@@ -81,6 +90,38 @@ export class EventPipeline {
     this.fanout.publish(ev);
     this.eventsInCounter(source, ev.stream).inc();
     return { stream: ev.stream, seq };
+  }
+
+  /**
+   * First event of a stream: refuses names the policy does not know (whatever router or payload
+   * produced them) and new streams over the log limit, loudly; an existing log is never evicted.
+   */
+  private admit(source: string, routed: RoutedEvent, msg: SourceMessage | undefined): StreamLog | "unknown_stream" | "stream_limit" {
+    const stream = routed.stream;
+    if (!this.known.isKnown(stream)) return "unknown_stream";
+    // Before the log is opened: its epoch depends on where the stream comes from.
+    if (msg && !this.origins.has(stream)) this.noteOrigin(source, routed, msg);
+    let log: StreamLog;
+    try {
+      log = this.logs.get(stream);
+    } catch (err) {
+      if (!(err instanceof StreamLimitError)) throw err;
+      this.origins.delete(stream);
+      this.limitRefusals++;
+      const now = Date.now();
+      if (now - this.limitLoggedAt >= LIMIT_LOG_EVERY_MS) {
+        this.limitLoggedAt = now;
+        this.log.error("stream_log_limit", { source, stream, limit: err.limit, refused: this.limitRefusals, note: "new streams are refused until logs are removed or LOG_MAX_STREAMS is raised" });
+        this.limitRefusals = 0;
+      }
+      return "stream_limit";
+    }
+    this.admitted.set(stream, log);
+    return log;
+  }
+
+  private noteOrigin(source: string, routed: RoutedEvent, msg: SourceMessage): void {
+    this.origins.set(routed.stream, { source, origin: msg.origin, positional: routed.seq !== undefined && routed.seq === msg.position });
   }
 
   /** Bound counter child per source and stream kind; label hashing per event is too slow. */

@@ -96,8 +96,8 @@ export class Gateway {
       deps.logs ??
       openLogStore(
         cfg.log.dir === ""
-          ? { kind: "memory", maxEvents: cfg.log.maxEvents, epochFor, sizeFor }
-          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor },
+          ? { kind: "memory", maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, epochFor, sizeFor }
+          : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor },
       );
     this.policy = new StreamPolicy(cfg.streams);
     const rev = cfg.auth.revocation;
@@ -108,8 +108,8 @@ export class Gateway {
     this.streamHttp = new StreamHttp(auth, this.policy, this.logs);
     this.fanout = new Fanout({ publish: (t, f) => this.server?.publish(t, f) ?? 0 }, this.index, this.metrics);
     this.sources = [this.embedded, ...(deps.sources ?? [])];
-    this.router = new BindingRouter(cfg.bindings, () => new Set(this.sources.map((s) => s.name)));
-    this.pipeline = new EventPipeline(this.router, this.logs, this.fanout, this.metrics, this.log);
+    this.router = new BindingRouter(cfg.bindings, () => new Set(this.sources.map((s) => s.name)), cfg.limits.maxPayloadDepth);
+    this.pipeline = new EventPipeline(this.router, this.logs, this.fanout, this.metrics, this.log, this.policy);
     this.router.onDeferred = (source, ev) => this.pipeline.commit(source, ev);
     this.ctx = {
       policy: this.policy,
@@ -253,7 +253,9 @@ export class Gateway {
       this.metrics.connections.set(this.sessions.size);
       return new Response(await this.metrics.render(), { headers: { "content-type": this.metrics.registry.contentType } });
     }
-    if (path === "/publish") return handlePublish(req, this.cfg.adminToken, this.embedded);
+    if (path === "/publish") {
+      return handlePublish(req, { adminToken: this.cfg.adminToken, source: this.embedded, known: this.policy, metrics: this.metrics, maxDepth: this.cfg.limits.maxPayloadDepth });
+    }
     if (path.startsWith("/snapshot/") || path.startsWith("/replay/")) return this.streamHttp.handle(req, url);
     for (const r of this.routes) {
       const res = await r(req, url);

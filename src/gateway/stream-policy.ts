@@ -1,11 +1,14 @@
+import { isValidStreamName } from "../../protocol/stream-name.ts";
 import type { StreamsConfig } from "../config/config.ts";
 import type { Identity } from "./auth/identity.ts";
 
 /** The verdict on one stream name for one identity. */
 export type StreamVerdict = "ok" | "unknown_stream" | "forbidden";
 
-/** Longest stream name accepted; longer names are unknown, whatever the patterns say. */
-const MAX_STREAM_NAME = 128;
+/** What the event pipeline asks before a stream gets a log: does the name exist at all? */
+export interface KnownStreams {
+  isKnown(stream: string): boolean;
+}
 
 interface Pattern {
   kind: string;
@@ -18,7 +21,7 @@ interface Pattern {
  * Decides which stream names exist and who may read them: private streams (`orders.<userId>`)
  * only for their owner, public streams limited to the identity's pairs.
  */
-export class StreamPolicy {
+export class StreamPolicy implements KnownStreams {
   private readonly patterns: Pattern[];
   private readonly pairs?: Set<string>;
 
@@ -36,18 +39,29 @@ export class StreamPolicy {
     return this.match(stream)?.private ?? false;
   }
 
+  /** Whether `stream` exists for someone: it matches a pattern (and a configured pair). */
+  isKnown(stream: string): boolean {
+    return this.known(stream) !== undefined;
+  }
+
   check(stream: string, who: Identity): StreamVerdict {
-    const m = this.match(stream);
+    const m = this.known(stream);
     if (!m) return "unknown_stream";
     const name = stream.slice(m.kind.length + 1);
     if (m.private) return who.userId !== undefined && name === who.userId ? "ok" : "forbidden";
-    if (this.pairs && m.name === undefined && !this.pairs.has(name)) return "unknown_stream";
     if (who.pairs && !who.pairs.includes(name)) return "forbidden";
     return "ok";
   }
 
+  /** The pattern `stream` matches, if it names a stream that exists (whoever asks). */
+  private known(stream: string): Pattern | undefined {
+    const m = this.match(stream);
+    if (!m || m.private || !this.pairs || m.name !== undefined) return m;
+    return this.pairs.has(stream.slice(m.kind.length + 1)) ? m : undefined;
+  }
+
   private match(stream: string): Pattern | undefined {
-    if (stream.length > MAX_STREAM_NAME || !/^[a-z0-9_-]+\.[a-zA-Z0-9_@:-]+$/.test(stream)) return undefined;
+    if (!isValidStreamName(stream)) return undefined;
     const dot = stream.indexOf(".");
     const kind = stream.slice(0, dot);
     const name = stream.slice(dot + 1);

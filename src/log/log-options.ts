@@ -22,6 +22,8 @@ export interface LogStoreOptions {
    * "src:kafka-main"; undefined means a random epoch created with the log.
    */
   epochFor?: (stream: string) => string | undefined;
+  /** Most stream logs the store holds; creating one more throws StreamLimitError. Default unbounded. */
+  maxStreams?: number;
   /** mmap only: fdatasync written segments every this many ms, off the hot path; 0 (default) = never. */
   syncIntervalMs?: number;
   /**
@@ -46,6 +48,7 @@ export interface ResolvedLogOptions {
   segmentBytes: number;
   epochFor: (stream: string) => string | undefined;
   syncIntervalMs: number;
+  maxStreams: number;
   /** The size of `stream`'s log: sizeFor's answer or the store's defaults. */
   sizeOf: (stream: string) => LogSize;
 }
@@ -68,6 +71,7 @@ export function resolveLogOptions(opts: LogStoreOptions = {}): ResolvedLogOption
     segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
     epochFor: opts.epochFor ?? (() => undefined),
     syncIntervalMs: opts.syncIntervalMs ?? 0,
+    maxStreams: opts.maxStreams ?? Infinity,
     sizeOf: () => r,
   };
   if (opts.sizeFor) {
@@ -80,6 +84,7 @@ export function resolveLogOptions(opts: LogStoreOptions = {}): ResolvedLogOption
     };
   }
   checkSize(r);
+  if (!(r.maxStreams >= 1)) throw new RangeError(`maxStreams must be >= 1, got ${r.maxStreams}`);
   if (!(r.syncIntervalMs >= 0)) throw new RangeError(`syncIntervalMs must be >= 0, got ${r.syncIntervalMs}`);
   return r;
 }

@@ -4,7 +4,7 @@
  * record header + data length per event over segments x segmentBytes).
  */
 import { type LogStoreOptions, type ResolvedLogOptions, randomEpoch, resolveLogOptions } from "./log-options.ts";
-import type { LogPosition, LogStore, StreamLog } from "./log-store.ts";
+import { StreamLimitError, type LogPosition, type LogStore, type StreamLog } from "./log-store.ts";
 import { RECORD_HEADER_BYTES } from "./segment.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 
@@ -73,6 +73,7 @@ export class MemoryLogStore implements LogStore {
     if (log === undefined) {
       if (stream.length === 0) throw new Error("stream name must not be empty");
       const o = this.opts;
+      if (this.logs.size >= o.maxStreams) throw new StreamLimitError(stream, o.maxStreams);
       const z = o.sizeOf(stream);
       log = new MemoryLog(stream, o.epochFor(stream) ?? randomEpoch(), z.maxEvents, z.segments * z.segmentBytes);
       this.logs.set(stream, log);
@@ -86,6 +87,14 @@ export class MemoryLogStore implements LogStore {
 
   streams(): string[] {
     return [...this.logs.keys()];
+  }
+
+  get size(): number {
+    return this.logs.size;
+  }
+
+  diskBytes(): number {
+    return 0;
   }
 
   close(): void {

@@ -26,10 +26,10 @@ import fs from "node:fs";
 import path from "node:path";
 import { claimDir, releaseDir, writeDirLock } from "./dir-lock.ts";
 import { type LogStoreOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.ts";
-import type { LogStore, StreamLog } from "./log-store.ts";
+import { StreamLimitError, type LogStore, type StreamLog } from "./log-store.ts";
 import type { RingLog } from "./ring-log.ts";
 import { syncSegmentFile, syncSegmentFileAsync } from "./segment.ts";
-import { listStreams, openStreamLog } from "./stream-dir.ts";
+import { listStreams, openStreamLog, readMeta, streamDirName } from "./stream-dir.ts";
 
 /** The persistent LogStore: one RingLog of mapped segment files per stream under one directory. */
 export class MmapLogStore implements LogStore {
@@ -43,6 +43,8 @@ export class MmapLogStore implements LogStore {
   private readonly opts: ResolvedLogOptions;
   private readonly logs = new Map<string, RingLog>();
   private readonly onDisk: Set<string>;
+  /** Disk bytes per stream log, read from its meta the first time they are asked for. */
+  private readonly bytes = new Map<string, number>();
   private readonly timer: ReturnType<typeof setInterval> | undefined;
   private syncing = false;
   private closed = false;
@@ -72,8 +74,10 @@ export class MmapLogStore implements LogStore {
     const log = this.logs.get(stream);
     if (log !== undefined) return log;
     if (this.closed) throw new Error("log store is closed");
+    if (!this.onDisk.has(stream) && this.onDisk.size >= this.opts.maxStreams) throw new StreamLimitError(stream, this.opts.maxStreams);
     const opened = openStreamLog(this.dir, stream, this.opts, false);
     this.logs.set(stream, opened);
+    this.bytes.delete(stream); // a log reset at open may have a new geometry
     this.onDisk.add(stream);
     return opened;
   }
@@ -84,6 +88,27 @@ export class MmapLogStore implements LogStore {
 
   streams(): string[] {
     return [...this.onDisk];
+  }
+
+  get size(): number {
+    return this.onDisk.size;
+  }
+
+  /** Segment bytes of every log (opened or not), from their meta files; read at scrape, not per event. */
+  diskBytes(): number {
+    let total = 0;
+    for (const s of this.onDisk) {
+      let b = this.bytes.get(s);
+      if (b === undefined) {
+        const m = readMeta(path.join(this.dir, streamDirName(s)));
+        // A log being created has no meta yet: count it next time.
+        if (m === undefined) continue;
+        b = m.segments * m.segmentBytes;
+        this.bytes.set(s, b);
+      }
+      total += b;
+    }
+    return total;
   }
 
   /** fdatasyncs every segment written since the last sync, blocking; what close() does first. */

@@ -11,6 +11,8 @@ export interface ScrapeTarget {
   readonly sources: readonly { readonly name: string; readonly kind: string; health(): SourceHealth }[];
   readonly sessions: { readonly size: number };
   readonly index: { readonly streamCount: number };
+  /** The ring logs: how many, and their bytes on disk. */
+  readonly logs?: { readonly size: number; diskBytes(): number };
   readiness(): { ready: boolean };
 }
 
@@ -79,6 +81,24 @@ export class GatewayMetrics {
       if (this.target) this.ready.set(this.target.readiness().ready ? 1 : 0);
     },
   });
+
+  readonly streamLogs = new Gauge({
+    name: "gateway_stream_logs",
+    help: "Streams with a ring log (bounded by LOG_MAX_STREAMS), collected at scrape",
+    registers: [this.registry],
+    collect: () => {
+      if (this.target?.logs) this.streamLogs.set(this.target.logs.size);
+    },
+  });
+  readonly streamLogDiskBytes = new Gauge({
+    name: "gateway_stream_log_disk_bytes",
+    help: "Bytes the ring logs take on disk (preallocated segments), collected at scrape",
+    registers: [this.registry],
+    collect: () => {
+      if (this.target?.logs) this.streamLogDiskBytes.set(this.target.logs.diskBytes());
+    },
+  });
+  readonly publishRejected = new Counter({ name: "gateway_publish_rejected_total", help: "POST /publish calls refused for their body, by reason", labelNames: ["reason"] as const, registers: [this.registry] });
 
   // --- events in / frames out ---------------------------------------------------------------
   readonly eventsIn = new Counter({ name: "gateway_events_in_total", help: "Events routed in, by source and stream kind", labelNames: ["source", "kind"] as const, registers: [this.registry] });
@@ -181,6 +201,7 @@ export class GatewayMetrics {
     }
     for (const format of ["json", "fb"]) this.bytesOut.inc({ format }, 0);
     for (const scope of ["connection", "user"]) this.adminKicks.inc({ scope }, 0);
+    for (const reason of ["malformed", "unknown_stream", "too_deep", "too_large", "stream_limit"]) this.publishRejected.inc({ reason }, 0);
   }
 
   /**

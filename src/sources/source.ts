@@ -23,6 +23,11 @@ export interface SourceMessage {
   partition?: number;
   /** Producer or broker timestamp, ms since epoch; 0 or undefined when unknown. */
   timestamp?: number;
+  /**
+   * The source already named the stream (`origin`) and `value` is the event's data as is: no
+   * envelope is looked for in it (the embedded source, fed by /publish and the simulator).
+   */
+  unwrapped?: boolean;
 }
 
 /** What became of one message of a batch: its stream and seq, or why it was skipped. */

@@ -48,13 +48,14 @@ describe("defaults", () => {
       maxRateViolations: 20,
       connectionsPerIpPerMinute: 600,
       maxHeaderBytes: 16 * 1024,
+      maxPayloadDepth: 32,
       sendBufferBytes: 1 << 20,
       replayStallMs: 10_000,
       idleTimeoutSec: 60,
       shutdownGraceMs: 5000,
     });
     expect(cfg.simulator.enabled).toBe(true);
-    expect(cfg.log).toEqual({ dir: "./data/log", segmentBytes: 1 << 20, segments: 4, maxEvents: 10_000, private: { segmentBytes: 65536, segments: 2, maxEvents: 1000 } });
+    expect(cfg.log).toEqual({ dir: "./data/log", segmentBytes: 1 << 20, segments: 4, maxEvents: 10_000, maxStreams: 10_000, private: { segmentBytes: 65536, segments: 2, maxEvents: 1000 } });
     expect(cfg.logLevel).toBe("info");
     // Two loads generate different secrets.
     expect(loadConfig({}).auth.jwt.secret).not.toBe(cfg.auth.jwt.secret);
@@ -211,6 +212,8 @@ describe("validation: one ConfigError listing every problem", () => {
     ["ALLOW_ANONYMOUS", "2"],
     ["JWT_CLOCK_TOLERANCE_SEC", "3600"],
     ["REPLAY_STALL_MS", "5"],
+    ["MAX_PAYLOAD_DEPTH", "0"],
+    ["LOG_MAX_STREAMS", "0"],
     ["REPLAY_STALL_MS", "abc"],
   ])("%s=%s is refused", (name, value) => {
     const problems = problemsOf({ [name]: value });

@@ -37,7 +37,7 @@ export class EmbeddedSource implements Source {
   publish(events: EmbeddedEvent[]): IngestOutcome[] {
     if (!this.sink) throw new Error(`source ${this.name} is not started`);
     const now = Date.now();
-    const batch: SourceMessage[] = events.map((e) => ({ origin: e.stream, value: JSON.stringify(e.data), timestamp: now }));
+    const batch: SourceMessage[] = events.map((e) => ({ origin: e.stream, value: JSON.stringify(e.data), timestamp: now, unwrapped: true }));
     this.stats.delivered(batch.length, now);
     return this.sink(batch);
   }

@@ -1,3 +1,5 @@
+import { isValidStreamName } from "../../../protocol/stream-name.ts";
+import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonTextDepth } from "../../../protocol/json-depth.ts";
 import type { SourceMessage } from "../source.ts";
 import { parseBinding, parseBindings, type Binding, type StreamRule } from "../../config/bindings.ts";
 import { Conflator } from "./conflator.ts";
@@ -23,11 +25,17 @@ const decoder = new TextDecoder();
 export class BindingRouter implements MessageRouter {
   private bySource = new Map<string, CompiledBinding[]>();
   private list: Binding[] = [];
-  private readonly fallback = new EnvelopeRouter();
+  private readonly fallback: EnvelopeRouter;
   /** Receives events released later by conflation; set by the pipeline. */
   onDeferred?: (source: string, ev: RoutedEvent) => void;
 
-  constructor(bindings: unknown[] = [], private readonly knownSources?: () => Set<string>) {
+  constructor(
+    bindings: unknown[] = [],
+    private readonly knownSources?: () => Set<string>,
+    /** Most levels of nesting in an event's data; deeper messages are skipped as `too_deep`. */
+    private readonly maxDepth = DEFAULT_MAX_PAYLOAD_DEPTH,
+  ) {
+    this.fallback = new EnvelopeRouter(maxDepth);
     this.set(bindings);
   }
 
@@ -71,17 +79,19 @@ export class BindingRouter implements MessageRouter {
     const c = candidates.find((b) => !b.match || b.match.test(msg.origin));
     if (!c) return "unroutable";
     const text = typeof msg.value === "string" ? msg.value : decoder.decode(msg.value);
+    const def = c.def;
+    const seed = def.format === "seed";
+    // The envelope of the seed format adds one level above the data.
+    if (jsonTextDepth(text, this.maxDepth + 1) > this.maxDepth + (seed ? 1 : 0)) return "too_deep";
     let payload: unknown;
     try {
       payload = JSON.parse(text);
     } catch {
       return "malformed";
     }
-    const def = c.def;
-    const seed = def.format === "seed";
     if (seed && (payload === null || typeof payload !== "object" || !("data" in payload))) return "malformed";
     const stream = streamName(def.stream, payload, msg, seed);
-    if (!stream || !/^[a-z0-9_-]+\.[a-zA-Z0-9_@:-]+$/.test(stream) || stream.length > 128) return "unroutable";
+    if (!stream || !isValidStreamName(stream)) return "unroutable";
     let data: unknown = seed ? (payload as { data: unknown }).data : payload;
     if (c.transform) {
       data = c.transform(data);

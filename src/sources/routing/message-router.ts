@@ -10,7 +10,7 @@ export interface RoutedEvent {
 }
 
 /** Why a message was not routed; a bounded label for metrics and once-per-kind logs. */
-export type SkipReason = "malformed" | "unroutable" | "filtered" | "conflated" | "invalid_seq";
+export type SkipReason = "malformed" | "unroutable" | "filtered" | "conflated" | "invalid_seq" | "too_deep";
 
 /** Maps source messages to stream events; runs once per event, before fan-out. */
 export interface MessageRouter {
