@@ -3,12 +3,13 @@
 #   kafka  single-node KRaft broker   127.0.0.1:19092 (controller 19093), jars from Maven Central
 #   nats   nats-server -js            127.0.0.1:14222 (HTTP monitor 18222)
 #   redis  redis-server               127.0.0.1:16379
+#   rabbitmq rabbitmq-server          127.0.0.1:5672 AMQP (distribution 25672, its own epmd 4369)
 # SERVICES_PORT_OFFSET=N adds N to every port, so several work trees (or a developer's own runs
 # beside CI) each get servers of their own. Data and logs live in .services/ (gitignored). Servers run detached (setsid) so they outlive the
 # test process that started them; `start` is idempotent and serialised per server with flock.
 #
-# Usage: scripts/services.sh install|start|stop|restart|status [kafka|nats|redis ...]
-#        (no names = all three)
+# Usage: scripts/services.sh install|start|stop|restart|status [kafka|nats|redis|rabbitmq ...]
+#        (no names = all four)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,9 +23,12 @@ KAFKA_CONTROLLER_PORT=$((19093 + OFFSET))
 NATS_PORT=$((14222 + OFFSET))
 NATS_MONITOR_PORT=$((18222 + OFFSET))
 REDIS_PORT=$((16379 + OFFSET))
+RABBITMQ_PORT=$((5672 + OFFSET))
+RABBITMQ_DIST_PORT=$((25672 + OFFSET))
+RABBITMQ_EPMD_PORT=$((4369 + OFFSET))
 KAFKA_HEAP="${KAFKA_HEAP:-512m}"
 START_TIMEOUT="${SERVICES_START_TIMEOUT:-90}"
-ALL=(kafka nats redis)
+ALL=(kafka nats redis rabbitmq)
 
 log() { echo "services: $*" >&2; }
 die() { echo "services: ERROR: $*" >&2; exit 1; }
@@ -218,6 +222,65 @@ start_redis() {
 stop_redis() { stop_pid redis "$(redis_pid || port_pid_matching $REDIS_PORT redis-server)"; rm -f "$SVC/redis/redis.pid"; }
 status_redis() { redis_ready; }
 
+# ---------------------------------------------------------------- rabbitmq
+# One node per offset: its own node name, AMQP/distribution/epmd ports, data dir and cookie, so
+# several work trees run side by side. Started as root with the package's own scripts (not the
+# /usr/sbin wrapper, which switches to the rabbitmq user and the system-wide /var/lib dirs).
+RMQ_DIR="$SVC/rabbitmq"
+RMQ_BIN=/usr/lib/rabbitmq/bin
+RMQ_NODE="cexws$OFFSET@localhost"
+RMQ_ENV=(HOME="$RMQ_DIR" RABBITMQ_CONF_ENV_FILE=/dev/null
+  RABBITMQ_NODENAME="$RMQ_NODE" RABBITMQ_NODE_IP_ADDRESS=127.0.0.1
+  RABBITMQ_NODE_PORT="$RABBITMQ_PORT" RABBITMQ_DIST_PORT="$RABBITMQ_DIST_PORT"
+  ERL_EPMD_ADDRESS=127.0.0.1 ERL_EPMD_PORT="$RABBITMQ_EPMD_PORT"
+  RABBITMQ_MNESIA_BASE="$RMQ_DIR/mnesia" RABBITMQ_LOG_BASE="$RMQ_DIR/log"
+  RABBITMQ_CONFIG_FILE="$RMQ_DIR/rabbitmq.conf" RABBITMQ_ENABLED_PLUGINS_FILE="$RMQ_DIR/enabled_plugins"
+  RABBITMQ_PID_FILE="$RMQ_DIR/rabbitmq.pid"
+  RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}")
+install_rabbitmq() { [ -x "$RMQ_BIN/rabbitmq-server" ] || apt_install rabbitmq-server; }
+
+# The broker answers the AMQP 0-9-1 protocol header with connection.start (a method frame, type 1).
+rabbitmq_ready() {
+  local first
+  first="$(timeout 3 bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" && printf "AMQP\x00\x00\x09\x01" >&3 && head -c 1 <&3' _ "$RABBITMQ_PORT" 2>/dev/null | od -An -tx1 | tr -d ' \n')"
+  [ "$first" = 01 ]
+}
+# The node writes rabbitmq.pid itself (beam's pid; its command line names our data dir).
+rabbitmq_pid() { live_pid "$RMQ_DIR/rabbitmq.pid" "-home $RMQ_DIR"; }
+
+start_rabbitmq() {
+  install_rabbitmq
+  if ! rabbitmq_pid >/dev/null && ! { [ -n "$(port_pid $RABBITMQ_PORT)" ] && rabbitmq_ready; }; then
+    mkdir -p "$RMQ_DIR/log" "$RMQ_DIR/mnesia"
+    if [ ! -s "$RMQ_DIR/.erlang.cookie" ]; then
+      head -c 30 /dev/urandom | base64 | tr -dc A-Za-z0-9 >"$RMQ_DIR/.erlang.cookie"
+      chmod 400 "$RMQ_DIR/.erlang.cookie"
+    fi
+    echo '[].' >"$RMQ_DIR/enabled_plugins"
+    cat >"$RMQ_DIR/rabbitmq.conf" <<EOF
+loopback_users = none
+disk_free_limit.absolute = 100MB
+vm_memory_high_watermark.absolute = 1GB
+log.console = false
+log.file.level = warning
+EOF
+    # server.pid is the start script, alive as long as the node: wait_ready watches it.
+    setsid env "${RMQ_ENV[@]}" "$RMQ_BIN/rabbitmq-server" </dev/null >"$RMQ_DIR/rabbitmq.out" 2>&1 9>&- &
+    echo $! >"$RMQ_DIR/server.pid"
+  fi
+  wait_ready rabbitmq "$RMQ_DIR/server.pid" rabbitmq_ready ||
+    { tail -15 "$RMQ_DIR/rabbitmq.out" >&2 2>/dev/null; die "rabbitmq did not become ready on 127.0.0.1:$RABBITMQ_PORT (log: $RMQ_DIR/log)"; }
+  log "rabbitmq ready on 127.0.0.1:$RABBITMQ_PORT"
+}
+stop_rabbitmq() {
+  # SIGTERM is a clean shutdown for the node (queues and stream segments are flushed).
+  stop_pid rabbitmq "$(rabbitmq_pid || port_pid_matching $RABBITMQ_PORT "-home $RMQ_DIR" || true)"
+  rm -f "$RMQ_DIR/server.pid" "$RMQ_DIR/rabbitmq.pid"
+  # This instance's own epmd goes with it (its port is ours alone).
+  env "${RMQ_ENV[@]}" epmd -kill >/dev/null 2>&1 || true
+}
+status_rabbitmq() { rabbitmq_ready; }
+
 # ---------------------------------------------------------------- common
 port_pid_matching() { # a listener's pid only if it is the expected server, never a stranger
   local pid; pid="$(port_pid "$1")"
@@ -248,7 +311,7 @@ with_lock() { # serialise start/stop of one server across concurrent callers
 cmd="${1:-}"; shift || true
 names=("$@"); [ ${#names[@]} -gt 0 ] || names=("${ALL[@]}")
 for n in "${names[@]}"; do
-  case "$n" in kafka|nats|redis) ;; *) die "unknown service '$n' (kafka, nats, redis)";; esac
+  case "$n" in kafka|nats|redis|rabbitmq) ;; *) die "unknown service '$n' (kafka, nats, redis, rabbitmq)";; esac
 done
 
 case "$cmd" in
@@ -262,5 +325,5 @@ case "$cmd" in
       if "status_$n" >/dev/null 2>&1; then echo "$n: running"; else echo "$n: stopped"; rc=1; fi
     done
     exit $rc ;;
-  *) echo "usage: $0 install|start|stop|restart|status [kafka|nats|redis ...]" >&2; exit 2 ;;
+  *) echo "usage: $0 install|start|stop|restart|status [kafka|nats|redis|rabbitmq ...]" >&2; exit 2 ;;
 esac

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite on a fresh machine: installs what it needs (npm packages, Debian packages,
-# the Kafka client build, the Kafka jars), starts real Kafka, NATS and Redis on loopback, checks
+# the Kafka client build, the Kafka jars), starts real Kafka, NATS, Redis and RabbitMQ on loopback, checks
 # generated code and types, runs every test, and stops the servers again.
 #
 # Usage: bash scripts/test.sh [bun test args...]   e.g. bash scripts/test.sh test/gateway
@@ -16,6 +16,7 @@ apt_packages=()
 command -v chromium >/dev/null || apt_packages+=(chromium)
 command -v nats-server >/dev/null || apt_packages+=(nats-server)
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
+[ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || apt_packages+=(rabbitmq-server)
 command -v flatc >/dev/null || apt_packages+=(flatbuffers-compiler)
 command -v promtool >/dev/null || apt_packages+=(prometheus)
 if [ ${#apt_packages[@]} -gt 0 ]; then
@@ -37,7 +38,7 @@ bash scripts/gen-schema.sh --check
 step "typecheck"
 "$BUN" x tsc --noEmit -p .
 
-step "start Kafka, NATS, Redis"
+step "start Kafka, NATS, Redis, RabbitMQ"
 bash scripts/services.sh start
 trap 'bash scripts/services.sh stop >/dev/null 2>&1 || true' EXIT
 

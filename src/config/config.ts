@@ -119,7 +119,7 @@ export interface GatewayConfig {
   limits: LimitsConfig;
   simulator: SimulatorConfig;
   log: LogConfig;
-  /** External sources (kafka, nats, redis); see source-defs.ts. */
+  /** External sources (kafka, nats, redis, rabbitmq); see source-defs.ts. */
   sources: SourceDef[];
   /** Routing and transformation per source; see bindings.ts. */
   bindings: unknown[];

@@ -2,11 +2,12 @@
  * The config file's `sources`: plain data, validated by a pure function before any source is
  * built from it (src/sources/source-factory.ts builds them).
  */
+import { validateRabbitMqDef } from "./rabbitmq-source-def.ts";
 
 /** One entry of the config file's `sources`: a name, a kind, and that kind's settings. */
 export interface SourceDef {
   name: string;
-  kind: "kafka" | "nats" | "redis";
+  kind: "kafka" | "nats" | "redis" | "rabbitmq";
   [setting: string]: unknown;
 }
 
@@ -38,8 +39,11 @@ export function validateSourceDefs(raw: unknown[]): string[] {
         if (typeof d.url !== "string" || !list("streams")) problems.push(`${where}: redis needs url and streams`);
         if (d.from !== undefined && d.from !== "$" && d.from !== "0") problems.push(`${where}: redis from must be "$" or "0"`);
         break;
+      case "rabbitmq":
+        problems.push(...validateRabbitMqDef(d, where));
+        break;
       default:
-        problems.push(`${where}: kind must be kafka, nats or redis`);
+        problems.push(`${where}: kind must be kafka, nats, redis or rabbitmq`);
     }
   });
   return problems;

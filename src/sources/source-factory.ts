@@ -20,5 +20,9 @@ export async function createSource(def: SourceDef): Promise<Source> {
       const { RedisStreamSource } = await import("./redis/redis-stream-source.ts");
       return new RedisStreamSource(name, { from: "$", ...settings } as unknown as ConstructorParameters<typeof RedisStreamSource>[1]);
     }
+    case "rabbitmq": {
+      const { RabbitMqSource } = await import("./rabbitmq/rabbitmq-source.ts");
+      return new RabbitMqSource(name, settings as unknown as ConstructorParameters<typeof RabbitMqSource>[1]);
+    }
   }
 }

@@ -1,5 +1,5 @@
 /**
- * The narrow contract every event source implements (embedded, Kafka, NATS, Redis Streams).
+ * The narrow contract every event source implements (embedded, Kafka, NATS, Redis Streams, RabbitMQ).
  *
  * A source only moves bytes off a broker; routing a message to a stream, transforming it and
  * numbering it happen once, in the gateway, after the source hands over a batch.
@@ -7,7 +7,7 @@
 
 /** One message as it came off a broker, before routing. */
 export interface SourceMessage {
-  /** Where it came from: Kafka topic, NATS subject, Redis stream key, or the stream name (embedded). */
+  /** Where it came from: Kafka topic, NATS subject, Redis stream key, RabbitMQ routing key, or the stream name (embedded). */
   origin: string;
   /** Kafka message key, Redis entry field `key`, or undefined. */
   key?: string;
@@ -15,7 +15,7 @@ export interface SourceMessage {
   value: string | Uint8Array;
   /**
    * The source's own monotonically increasing position for `origin` (Kafka offset within the
-   * partition, JetStream stream sequence, Redis entry id mapped to an integer). Gateways that read
+   * partition, JetStream stream sequence, Redis entry id mapped to an integer, RabbitMQ stream offset). Gateways that read
    * the same source agree on it, which is what makes `seq` portable across gateways.
    */
   position?: number;
@@ -61,7 +61,7 @@ export interface Source {
   /** Unique name from configuration, e.g. "kafka-main". */
   readonly name: string;
   /** Backend kind, a bounded metric label. */
-  readonly kind: "embedded" | "kafka" | "nats" | "redis";
+  readonly kind: "embedded" | "kafka" | "nats" | "redis" | "rabbitmq";
   /** Connects and starts delivering batches to `sink`; resolves once the first connection is up. */
   start(sink: BatchSink): Promise<void>;
   /** Stops reading and releases connections; idempotent. */

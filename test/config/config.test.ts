@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { ConfigError } from "../../src/config/config-error.ts";
 import { loadConfig, redactConfig } from "../../src/config/config.ts";
+import { validateSourceDefs } from "../../src/config/source-defs.ts";
 import { runMain, tempDir } from "../helpers/gateway-harness.ts";
 
 const dir = tempDir("config");
@@ -167,6 +168,25 @@ describe("CONFIG_FILE", () => {
     const problems = problemsOf({ CONFIG_FILE: writeJson("src2.json", { sources: [{ name: "k", kind: "kafka" }, { name: "x", kind: "mqtt" }] }) });
     expect(problems.some((p) => p.startsWith("sources[0]") && p.includes("brokers"))).toBe(true);
     expect(problems.some((p) => p.startsWith("sources[1]") && p.includes("kind"))).toBe(true);
+  });
+
+  test("rabbitmq sources: url, exchange, mode and its queues or stream are checked", () => {
+    const ok = { name: "r", kind: "rabbitmq", url: "amqp://127.0.0.1:5672", exchange: "events" };
+    expect(validateSourceDefs([{ ...ok, mode: "queue" }])).toEqual([]);
+    expect(validateSourceDefs([{ ...ok, mode: "queue", queues: [{ name: "public", routingKeys: ["public.#"] }, { name: "private", routingKeys: ["private.*.order"] }] }])).toEqual([]);
+    expect(validateSourceDefs([{ ...ok, mode: "stream", stream: { name: "events", routingKeys: ["public.#", "private.#"], maxAge: "7D" }, from: "first" }])).toEqual([]);
+    const bad = validateSourceDefs([
+      { name: "a", kind: "rabbitmq", url: "http://x", exchange: "" , mode: "queue" },
+      { ...ok, name: "b", mode: "stream" },
+      { ...ok, name: "c", mode: "queue", queues: [{ name: "q", routingKeys: ["public..x"] }, { name: "q", routingKeys: [] }] },
+      { ...ok, name: "d", mode: "fanout" },
+      { ...ok, name: "e", mode: "stream", stream: { name: "s", routingKeys: ["#"], maxAge: "forever" }, from: "last", prefetch: 0 },
+    ]);
+    for (const [where, what] of [
+      ["sources[0]", "url"], ["sources[0]", "exchange"], ["sources[1]", "stream {name, routingKeys}"],
+      ["sources[2].queues[0].routingKeys[0]", "topic pattern"], ["sources[2].queues[1]", "duplicate"], ["sources[2].queues[1]", "non-empty"],
+      ["sources[3]", "mode"], ["sources[4].stream", "maxAge"], ["sources[4]", "from"], ["sources[4]", "prefetch"],
+    ]) expect(bad.some((p) => p.startsWith(where!) && p.includes(what!))).toBe(true);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * The one place integration tests use to get real Kafka, NATS and Redis servers on loopback.
+ * The one place integration tests use to get real Kafka, NATS, Redis and RabbitMQ servers on loopback.
  *
  * Everything goes through scripts/services.sh so tests, developers and CI share one definition of
  * ports, data dirs and readiness checks. `start` is idempotent and serialised with a lock, so calling
@@ -7,7 +7,7 @@
  */
 
 /** A server scripts/services.sh knows how to run. */
-export type ServiceName = "kafka" | "nats" | "redis";
+export type ServiceName = "kafka" | "nats" | "redis" | "rabbitmq";
 
 /** Added to every port, as scripts/services.sh does: parallel work trees each get their own servers. */
 const PORT_OFFSET = Number(process.env.SERVICES_PORT_OFFSET ?? 0);
@@ -22,6 +22,8 @@ export const NATS_URL = `nats://127.0.0.1:${14222 + PORT_OFFSET}`;
 export const NATS_MONITOR_URL = `http://127.0.0.1:${18222 + PORT_OFFSET}`;
 /** Redis URL. */
 export const REDIS_URL = `redis://127.0.0.1:${16379 + PORT_OFFSET}`;
+/** RabbitMQ AMQP 0-9-1 URL (default vhost, guest may log in over loopback). */
+export const RABBITMQ_URL = `amqp://guest:guest@127.0.0.1:${5672 + PORT_OFFSET}/`;
 
 /**
  * Timeout (ms) to give a beforeAll/test that starts services: a cold Kafka install downloads jars

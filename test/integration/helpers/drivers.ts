@@ -7,7 +7,8 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { jetstream, jetstreamManager, StorageType, type JetStreamClient, type JetStreamManager } from "@nats-io/jetstream";
 import { Redis } from "ioredis";
 import type { SourceDef } from "../../../src/config/source-defs.ts";
-import { KAFKA_BROKERS, NATS_URL, REDIS_URL, ensureServices, type ServiceName } from "../../helpers/services.ts";
+import { KAFKA_BROKERS, NATS_URL, RABBITMQ_URL, REDIS_URL, ensureServices, type ServiceName } from "../../helpers/services.ts";
+import { RabbitPublisher, publishToStreamVerified } from "../../helpers/rabbitmq-tools.ts";
 import { ensureKafkaClient, produceKafka, startProducer } from "../../helpers/kafka-tools.ts";
 import { uniqueId } from "./e2e.ts";
 
@@ -267,6 +268,80 @@ export class RedisDriver implements Driver {
         const entries = await this.redis.xrange(key, before[0] ? `(${before[0][0]}` : "-", "+");
         if (entries.length !== values.length) throw new Error(`redis ${key}: ${entries.length} entries for ${values.length} values`);
         return entries.map(([eid]) => redisPosition(eid));
+      },
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------- RabbitMQ
+
+/**
+ * RabbitMQ, seed 003's topology: a topic exchange per fixture, routing keys `public.e2e<id>.trades`
+ * and `private.e2e<id>.orders`. Stream mode reads a stream bound to public.# and private.#
+ * (position = offset + 1); queue mode gives each gateway its own exclusive queues (gateway-numbered).
+ */
+export class RabbitMqDriver implements Driver {
+  readonly label: string;
+  readonly service = "rabbitmq" as const;
+  readonly positional: boolean;
+  private pub!: RabbitPublisher;
+  private readonly queues: string[] = [];
+  private readonly exchanges: string[] = [];
+
+  constructor(readonly mode: "stream" | "queue") {
+    this.label = mode === "stream" ? "RabbitMQ streams" : "RabbitMQ queues";
+    this.positional = mode === "stream";
+  }
+
+  async init(): Promise<void> {
+    await ensureServices(["rabbitmq"]);
+    this.pub = new RabbitPublisher(RABBITMQ_URL);
+  }
+
+  async close(): Promise<void> {
+    await this.pub?.remove(this.queues.splice(0), this.exchanges.splice(0));
+    await this.pub?.close();
+  }
+
+  async fresh(sourceName: string): Promise<Fixture> {
+    const id = uniqueId().replace(/[^A-Za-z0-9]/g, "");
+    const exchange = `e2e-x-${id}`;
+    const origins = { trades: `public.e2e${id}.trades`, orders: `private.e2e${id}.orders` };
+    this.exchanges.push(exchange);
+    await this.pub.exchange(exchange);
+    if (this.mode === "queue") {
+      const def: SourceDef = { name: sourceName, kind: "rabbitmq", url: RABBITMQ_URL, exchange, mode: "queue" };
+      return {
+        def,
+        origins,
+        produce: async (key, values) => {
+          await this.pub.publish(exchange, key, values);
+          return values.map(() => undefined);
+        },
+        produceStream: () => Promise.reject(new Error("RabbitMQ queues keep nothing for a gateway across a restart: use produce()")),
+      };
+    }
+    const stream = `e2e-s-${id}`;
+    const routingKeys = ["public.#", "private.#"];
+    this.queues.push(stream);
+    // Declared before any gateway starts, so nothing produced is unroutable.
+    await this.pub.stream(stream, exchange, routingKeys);
+    const def: SourceDef = { name: sourceName, kind: "rabbitmq", url: RABBITMQ_URL, exchange, mode: "stream", stream: { name: stream, routingKeys } };
+    // A fresh stream written only through this fixture: offsets run 0, 1, 2... in publish order.
+    let next = 1;
+    return {
+      def,
+      origins,
+      produce: async (key, values) => {
+        await this.pub.publish(exchange, key, values);
+        const first = next;
+        next += values.length;
+        return values.map((_, i) => first + i);
+      },
+      produceStream: async (key, values, rate) => {
+        const offsets = await publishToStreamVerified(RABBITMQ_URL, exchange, stream, key, values, rate);
+        next = offsets[offsets.length - 1]! + 2;
+        return offsets.map((o) => o + 1);
       },
     };
   }
