@@ -276,8 +276,10 @@ stop_rabbitmq() {
   # SIGTERM is a clean shutdown for the node (queues and stream segments are flushed).
   stop_pid rabbitmq "$(rabbitmq_pid || port_pid_matching $RABBITMQ_PORT "-home $RMQ_DIR" || true)"
   rm -f "$RMQ_DIR/server.pid" "$RMQ_DIR/rabbitmq.pid"
-  # This instance's own epmd goes with it (its port is ours alone).
-  env "${RMQ_ENV[@]}" epmd -kill >/dev/null 2>&1 || true
+  # This instance's epmd goes with it, unless another Erlang node registered with it meanwhile.
+  if ! env "${RMQ_ENV[@]}" epmd -names 2>/dev/null | grep -q '^name '; then
+    env "${RMQ_ENV[@]}" epmd -kill >/dev/null 2>&1 || true
+  fi
 }
 status_rabbitmq() { rabbitmq_ready; }
 
