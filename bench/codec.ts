@@ -35,10 +35,12 @@ const ticker = {
 };
 const level = (p: number, i: number): [string, string] => [p.toFixed(2), (0.01 * (i + 1)).toFixed(8)];
 const depth = {
+  type: "snapshot",
   bids: Array.from({ length: 20 }, (_, i) => level(65012.34 - i * 0.01, i)),
   asks: Array.from({ length: 20 }, (_, i) => level(65012.35 + i * 0.01, i)),
   firstUpdateId: 7_000_000_001,
   lastUpdateId: 7_000_000_020,
+  checksum: 3_141_592_653,
   timestamp: now,
 };
 

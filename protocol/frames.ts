@@ -27,12 +27,21 @@ export interface TradeData {
 /** One book level: [price, qty], decimal strings. */
 export type DepthLevel = [price: string, qty: string];
 
-/** `data` of a `depth.<pair>` frame. */
+/**
+ * `data` of a depth-family frame (`depth.<pair>`, `depth.<pair>@100ms`, `depth5.<pair>`,
+ * `depth20.<pair>`; docs/protocol.md, "Order books").
+ */
 export interface DepthData {
+  /** "snapshot": the whole book (a view: its top N); "update": changed levels only, qty "0" = removed. */
+  type: "snapshot" | "update";
   bids: DepthLevel[];
   asks: DepthLevel[];
+  /** `U`: first update id covered; an update follows the book when U = previous u + 1. */
   firstUpdateId: number;
+  /** `u`: last update id covered. */
   lastUpdateId: number;
+  /** CRC32 of the top N levels of the book after this frame (protocol/book/book-checksum.ts). */
+  checksum: number;
   timestamp: number;
 }
 
@@ -125,6 +134,8 @@ export interface ResumedFrame {
   replayed?: number;
   /** Epoch of the log's numbering ("" when nothing is logged). */
   epoch?: string;
+  /** True when the log could not serve it and an order-book snapshot frame was sent instead. */
+  snapshot?: boolean;
   id?: RequestId;
 }
 

@@ -10,6 +10,7 @@ export const STREAM_KINDS: readonly StreamKind[] = ["trades", "depth", "ticker",
 /**
  * Kind of `stream`: the part before the first "." when it is one of the known kinds and something
  * non-empty follows the dot; "other" for anything else (unknown prefix, no dot, empty rest).
+ * The depth views `depth5.<pair>` and `depth20.<pair>` are of kind "depth".
  */
 export function streamKind(stream: string): StreamKind {
   const dot = stream.indexOf(".");
@@ -19,9 +20,13 @@ export function streamKind(stream: string): StreamKind {
       if (stream.startsWith("depth")) return "depth";
       break;
     case 6:
+      if (stream.startsWith("depth5")) return "depth";
       if (stream.startsWith("trades")) return "trades";
       if (stream.startsWith("ticker")) return "ticker";
       if (stream.startsWith("orders")) return "orders";
+      break;
+    case 7:
+      if (stream.startsWith("depth20")) return "depth";
       break;
   }
   return "other";

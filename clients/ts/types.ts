@@ -44,7 +44,13 @@ export type StreamName = TypedStream | (string & {});
  * The payload type of stream `S`: `trades.*` -> TradeData, `depth.*` -> DepthData, `ticker.*` ->
  * TickerData, `orders.*` -> OrderData, anything else -> unknown (the gateway forwards it as JSON).
  */
-export type PayloadOf<S extends string> = S extends `${infer K}.${string}` ? (K extends TypedKind ? PayloadByKind[K] : unknown) : unknown;
+export type PayloadOf<S extends string> = S extends `${infer K}.${string}`
+  ? K extends TypedKind
+    ? PayloadByKind[K]
+    : K extends "depth5" | "depth20"
+      ? DepthData
+      : unknown
+  : unknown;
 
 /**
  * A data frame of stream `S` with its typed payload. For a union of streams this is a union of

@@ -1,12 +1,14 @@
 /**
- * Decoding of FlatBuffers frames (schema/frames.fbs) into exactly the object the JSON frame parses
+ * Decoding of FlatBuffers frames (schema/frames.fbs, versions 1 and 2) into exactly the object the JSON frame parses
  * to (protocol/frames.ts), so an app sees the same typed objects from either format. Shared by the
  * client and the server's tests; browser-safe (the `flatbuffers` runtime and TextDecoder only).
  */
 import * as flatbuffers from "flatbuffers";
 import type { DataFrame, DecodedFrame, DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../frames.ts";
 import * as fb from "../generated/frames_generated.ts";
+import { bookChecksum, pairLevels } from "../book/book-checksum.ts";
 import { readControlBody } from "./control-reader.ts";
+import { readDataFrameV2, readTimesV2 } from "./data-reader-v2.ts";
 import { F, read64, readStr, S } from "./fields.ts";
 import { FB_FILE_IDENTIFIER, FB_SCHEMA_VERSION } from "./schema.ts";
 
@@ -67,12 +69,17 @@ function readPayload(df: fb.DataFrame): unknown {
       return data;
     }
     case fb.Payload.Depth: {
+      // Schema v1 depth frames were whole books: read as snapshots with their checksum.
       const d = df.payload(depthAcc) as fb.Depth;
+      const bids = readLevels(d, true);
+      const asks = readLevels(d, false);
       const data: DepthData = {
-        bids: readLevels(d, true),
-        asks: readLevels(d, false),
+        type: "snapshot",
+        bids,
+        asks,
         firstUpdateId: read64(d, F.depthFirst),
         lastUpdateId: read64(d, F.depthLast),
+        checksum: bookChecksum(pairLevels(bids), pairLevels(asks)),
         timestamp: read64(d, F.depthTs),
       };
       return data;
@@ -134,6 +141,8 @@ export function decodeFrameFb(bytes: Uint8Array): DecodedFrame {
     }
     case fb.FrameBody.RawJson:
       return JSON.parse((frame.body(rawAcc) as fb.RawJson).json() ?? "null") as DecodedFrame;
+    case fb.FrameBody.NONE:
+      return readDataFrameV2(frame); // schema v2: the data frame is the Frame itself
     default: {
       const control = readControlBody(frame, type);
       if (control === null) throw new Error(`decodeFrameFb: unsupported frame body type ${type} (newer schema?)`);
@@ -145,6 +154,7 @@ export function decodeFrameFb(bytes: Uint8Array): DecodedFrame {
 /** sourceTs/gatewayTs of a FlatBuffers data frame (not part of the JSON shape); null otherwise. */
 export function readDataFrameTimesFb(bytes: Uint8Array): { sourceTs: number; gatewayTs: number } | null {
   const frame = rootFrame(bytes);
+  if (frame.bodyType() === fb.FrameBody.NONE) return readTimesV2(frame);
   if (frame.bodyType() !== fb.FrameBody.DataFrame) return null;
   const df = frame.body(dataAcc) as fb.DataFrame;
   return { sourceTs: read64(df, F.sourceTs), gatewayTs: read64(df, F.gatewayTs) };

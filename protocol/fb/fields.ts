@@ -22,6 +22,9 @@ class SlotProbe extends flatbuffers.Builder {
   override addFieldOffset(voffset: number, _value: number, _defaultValue: number): void {
     this.lastSlot = voffset;
   }
+  override addFieldStruct(voffset: number, _value: number, _defaultValue: number): void {
+    this.lastSlot = voffset;
+  }
 }
 
 /** Where a 64-bit integer field lives in its table, and how to read it without BigInt. */
@@ -52,6 +55,43 @@ function field64(add: (b: flatbuffers.Builder, v: bigint) => void, signed: boole
 function fieldStr(add: (b: flatbuffers.Builder, offset: number) => void): number {
   return 4 + 2 * probeSlot(() => add(probe, 1));
 }
+
+/** vtable byte offset of a struct field, from its generated add function. */
+function fieldStruct(add: (b: flatbuffers.Builder, offset: number) => void): number {
+  return 4 + 2 * probeSlot(() => add(probe, 1));
+}
+
+/** The fields of a schema v2 data frame (the Frame itself) and its Depth2 and OrderFx tables. */
+export const V2 = {
+  seq: field64(fb.Frame.addSeq, false),
+  prevGap: field64(fb.Frame.addPrevGap, false),
+  gatewayTs: field64(fb.Frame.addGatewayTs, true),
+  sourceTs: field64(fb.Frame.addSourceTs, true),
+  stream: fieldStr(fb.Frame.addStream),
+  trade: fieldStruct(fb.Frame.addTrade),
+  ticker: fieldStruct(fb.Frame.addTicker),
+  depth: fieldStr(fb.Frame.addDepth),
+  order: fieldStr(fb.Frame.addOrder),
+  rawJson: fieldStr(fb.Frame.addRawJson),
+  depthFirst: field64(fb.Depth2.addFirstUpdateId, false),
+  depthLast: field64(fb.Depth2.addLastUpdateId, false),
+  depthTs: field64(fb.Depth2.addTimestamp, true),
+  depthBase: field64(fb.Depth2.addPriceBase, true),
+  depthBids: fieldStr(fb.Depth2.addBids),
+  depthAsks: fieldStr(fb.Depth2.addAsks),
+  depthBidsPacked: fieldStr(fb.Depth2.addBidsPacked),
+  depthAsksPacked: fieldStr(fb.Depth2.addAsksPacked),
+  orderId: field64(fb.OrderFx.addOrderId, false),
+  orderPrice: field64(fb.OrderFx.addPrice, true),
+  orderQty: field64(fb.OrderFx.addQty, true),
+  orderFilled: field64(fb.OrderFx.addFilledQty, true),
+  orderTs: field64(fb.OrderFx.addTimestamp, true),
+  orderIdStr: fieldStr(fb.OrderFx.addOrderIdStr),
+  orderClientId: fieldStr(fb.OrderFx.addClientOrderId),
+  orderPair: fieldStr(fb.OrderFx.addPair),
+  orderType: fieldStr(fb.OrderFx.addType),
+  orderStatus: fieldStr(fb.OrderFx.addStatus),
+} as const;
 
 /** The 64-bit fields of the data-frame tables. */
 export const F = {

@@ -3,4 +3,4 @@
 /** file_identifier of schema/frames.fbs: bytes 4..7 of every frame. */
 export const FB_FILE_IDENTIFIER = "CXWF";
 /** The schema_version this code writes and the highest it reads (schema/README.md). */
-export const FB_SCHEMA_VERSION = 1;
+export const FB_SCHEMA_VERSION = 2;

@@ -2,11 +2,16 @@
 
 export { DataFrame } from './cexws/frames/data-frame';
 export { Depth } from './cexws/frames/depth';
+export { Depth2 } from './cexws/frames/depth2';
+export { DepthType } from './cexws/frames/depth-type';
 export { ErrorFrame } from './cexws/frames/error-frame';
 export { Frame } from './cexws/frames/frame';
 export { FrameBody, unionToFrameBody, unionListToFrameBody } from './cexws/frames/frame-body';
 export { IdKind } from './cexws/frames/id-kind';
 export { Level } from './cexws/frames/level';
+export { LevelFx } from './cexws/frames/level-fx';
+export { LevelPacked } from './cexws/frames/level-packed';
+export { OrderFx } from './cexws/frames/order-fx';
 export { OrderUpdate } from './cexws/frames/order-update';
 export { Payload, unionToPayload, unionListToPayload } from './cexws/frames/payload';
 export { Pong } from './cexws/frames/pong';
@@ -16,5 +21,7 @@ export { Side } from './cexws/frames/side';
 export { StreamList } from './cexws/frames/stream-list';
 export { Subscribed } from './cexws/frames/subscribed';
 export { Ticker } from './cexws/frames/ticker';
+export { TickerFx } from './cexws/frames/ticker-fx';
 export { Trade } from './cexws/frames/trade';
+export { TradeFx } from './cexws/frames/trade-fx';
 export { Unsubscribed } from './cexws/frames/unsubscribed';

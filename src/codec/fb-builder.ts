@@ -16,8 +16,6 @@ const MAX_RETAINED_CAPACITY = 1 << 20;
 /** What the encoders reuse from frame to frame (replaced together after one huge frame). */
 export const encoderState = {
   builder: new flatbuffers.Builder(INITIAL_CAPACITY),
-  /** Reused offsets of one side of a book while its vector is built. */
-  levelOffsets: [] as number[],
 };
 
 const utf8Encoder = new TextEncoder();
@@ -63,16 +61,21 @@ export function buildRawJson(json: string): number {
 export function finishFrame(bodyType: fb.FrameBody, body: number): Uint8Array {
   const b = encoderState.builder;
   fb.Frame.startFrame(b);
-  fb.Frame.addSchemaVersion(b, FB_SCHEMA_VERSION); // equal to the default 1: costs no byte
+  fb.Frame.addSchemaVersion(b, FB_SCHEMA_VERSION); // 2: written (the default, absent, means 1)
   fb.Frame.addBodyType(b, bodyType);
   fb.Frame.addBody(b, body);
-  fb.Frame.finishFrameBuffer(b, fb.Frame.endFrame(b));
+  return finishRoot(fb.Frame.endFrame(b));
+}
+
+/** Finishes the buffer at root table `frame` (with the file identifier) and returns a copy. */
+export function finishRoot(frame: number): Uint8Array {
+  const b = encoderState.builder;
+  fb.Frame.finishFrameBuffer(b, frame);
   // = b.asUint8Array().slice(), without the intermediate subarray view
   const bb = b.dataBuffer();
   const out = bb.bytes().slice(bb.position(), bb.capacity());
   if (b.dataBuffer().capacity() > MAX_RETAINED_CAPACITY) {
     encoderState.builder = new flatbuffers.Builder(INITIAL_CAPACITY);
-    encoderState.levelOffsets = [];
   }
   return out;
 }

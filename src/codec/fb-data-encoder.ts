@@ -1,107 +1,85 @@
 /**
- * Encoding of data frames (the hot path). A payload is written typed (Trade, Depth, Ticker,
- * OrderUpdate) only when it round-trips exactly (fb-payload-checks.ts); anything else travels as
- * RawJson, the JSON text.
+ * Encoding of data frames (the hot path), FlatBuffers schema v2: the root Frame carries the data
+ * frame's fields itself and a fixed-point payload of the stream's kind (TradeFx / TickerFx structs
+ * inline, Depth2 and OrderFx tables). A payload that does not fit its kind exactly, or holds a
+ * value that does not convert to fixed-point exactly, travels as `raw_json`: its JSON text.
  */
-import type { StreamEvent } from "../../protocol/stream-event.ts";
-import { buildRawJson, encoderState, finishFrame, str } from "./fb-builder.ts";
-import { add64, F } from "../../protocol/fb/fields.ts";
-import { isDepth, isOrder, isTicker, isTrade, setCheckWellFormed } from "./fb-payload-checks.ts";
 import * as fb from "../../protocol/generated/frames_generated.ts";
-import type { DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../../protocol/frames.ts";
+import { add64, V2 } from "../../protocol/fb/fields.ts";
+import type { OrderData, Side, TickerData, TradeData } from "../../protocol/frames.ts";
+import type { StreamEvent } from "../../protocol/stream-event.ts";
 import { streamKind } from "../../protocol/stream-kind.ts";
+import { encoderState, finishRoot, str } from "./fb-builder.ts";
+import { buildDepth2 } from "./fb-depth-encoder.ts";
+import { fx, fxScale, writeI64 } from "./fb-fixed.ts";
+import { isDepth, isOrder, isTicker, isTrade, setCheckWellFormed } from "./fb-payload-checks.ts";
 
 function sideFb(s: Side): fb.Side {
   return s === "buy" ? fb.Side.Buy : fb.Side.Sell;
 }
 
-function buildTrade(t: TradeData): number {
-  const b = encoderState.builder;
-  const idStr = typeof t.id === "string" ? str(t.id) : 0;
-  const price = str(t.price);
-  const qty = str(t.qty);
-  fb.Trade.startTrade(b);
-  if (typeof t.id === "number") add64(b, F.tradeId, t.id);
-  else fb.Trade.addIdStr(b, idStr);
-  fb.Trade.addPrice(b, price);
-  fb.Trade.addQty(b, qty);
-  fb.Trade.addSide(b, sideFb(t.side));
-  add64(b, F.tradeTs, t.timestamp);
-  return fb.Trade.endTrade(b);
+/** Mantissas and scales of the struct payload being written (trade or ticker). */
+const m = new Float64Array(6);
+const sc = new Int8Array(6);
+
+/** Converts decimal `v` into m[i]/sc[i]; false when it does not convert. */
+function conv(i: number, v: string): boolean {
+  const x = fx(v);
+  if (x !== x) return false;
+  m[i] = x;
+  sc[i] = fxScale;
+  return true;
 }
 
-function buildLevels(levels: DepthLevel[]): number {
+/** Writes the TradeFx struct of `t` at the head of the builder (inside the Frame table). */
+function writeTrade(t: TradeData): void {
   const b = encoderState.builder;
-  const n = levels.length;
-  if (encoderState.levelOffsets.length < n) encoderState.levelOffsets = new Array<number>(n).fill(0);
-  const offs = encoderState.levelOffsets;
-  for (let i = 0; i < n; i++) {
-    const l = levels[i]!;
-    const price = str(l[0]);
-    const qty = str(l[1]);
-    fb.Level.startLevel(b);
-    fb.Level.addPrice(b, price);
-    fb.Level.addQty(b, qty);
-    offs[i] = fb.Level.endLevel(b);
-  }
-  b.startVector(4, n, 4);
-  for (let i = n - 1; i >= 0; i--) b.addOffset(offs[i]!);
-  return b.endVector();
+  b.prep(8, 40);
+  b.pad(5);
+  b.writeInt8(sideFb(t.side));
+  b.writeInt8(sc[1]!);
+  b.writeInt8(sc[0]!);
+  writeI64(b, t.timestamp);
+  writeI64(b, m[1]!);
+  writeI64(b, m[0]!);
+  writeI64(b, t.id as number);
 }
 
-function buildDepth(d: DepthData): number {
+/** Writes the TickerFx struct of `t` at the head of the builder (inside the Frame table). */
+function writeTicker(t: TickerData): void {
   const b = encoderState.builder;
-  const bids = buildLevels(d.bids);
-  const asks = buildLevels(d.asks);
-  fb.Depth.startDepth(b);
-  fb.Depth.addBids(b, bids);
-  fb.Depth.addAsks(b, asks);
-  add64(b, F.depthFirst, d.firstUpdateId);
-  add64(b, F.depthLast, d.lastUpdateId);
-  add64(b, F.depthTs, d.timestamp);
-  return fb.Depth.endDepth(b);
+  b.prep(8, 56);
+  b.pad(3);
+  for (let i = 4; i >= 0; i--) b.writeInt8(sc[i]!);
+  writeI64(b, t.timestamp);
+  for (let i = 4; i >= 0; i--) writeI64(b, m[i]!);
 }
 
-function buildTicker(t: TickerData): number {
-  const b = encoderState.builder;
-  const price = str(t.price);
-  const volume = str(t.volume);
-  const high = str(t.high);
-  const low = str(t.low);
-  const change = str(t.change);
-  fb.Ticker.startTicker(b);
-  fb.Ticker.addPrice(b, price);
-  fb.Ticker.addVolume(b, volume);
-  fb.Ticker.addHigh(b, high);
-  fb.Ticker.addLow(b, low);
-  fb.Ticker.addChange(b, change);
-  add64(b, F.tickerTs, t.timestamp);
-  return fb.Ticker.endTicker(b);
-}
-
+/** The OrderFx table of `o`, or 0 when a price does not convert. */
 function buildOrder(o: OrderData): number {
+  if (!conv(0, o.price) || !conv(1, o.qty) || !conv(2, o.filledQty)) return 0;
   const b = encoderState.builder;
   const idStr = typeof o.orderId === "string" ? str(o.orderId) : 0;
   const clientOrderId = o.clientOrderId !== undefined ? str(o.clientOrderId) : 0;
   const pair = str(o.pair);
   const type = str(o.type);
   const status = str(o.status);
-  const price = str(o.price);
-  const qty = str(o.qty);
-  const filledQty = str(o.filledQty);
-  fb.OrderUpdate.startOrderUpdate(b);
-  if (typeof o.orderId === "number") add64(b, F.orderId, o.orderId);
-  else fb.OrderUpdate.addOrderIdStr(b, idStr);
-  if (clientOrderId !== 0) fb.OrderUpdate.addClientOrderId(b, clientOrderId);
-  fb.OrderUpdate.addPair(b, pair);
-  fb.OrderUpdate.addSide(b, sideFb(o.side));
-  fb.OrderUpdate.addType(b, type);
-  fb.OrderUpdate.addStatus(b, status);
-  fb.OrderUpdate.addPrice(b, price);
-  fb.OrderUpdate.addQty(b, qty);
-  fb.OrderUpdate.addFilledQty(b, filledQty);
-  add64(b, F.orderTs, o.timestamp);
-  return fb.OrderUpdate.endOrderUpdate(b);
+  fb.OrderFx.startOrderFx(b);
+  if (typeof o.orderId === "number") add64(b, V2.orderId, o.orderId);
+  add64(b, V2.orderPrice, m[0]!);
+  add64(b, V2.orderQty, m[1]!);
+  add64(b, V2.orderFilled, m[2]!);
+  add64(b, V2.orderTs, o.timestamp);
+  if (idStr !== 0) fb.OrderFx.addOrderIdStr(b, idStr);
+  if (clientOrderId !== 0) fb.OrderFx.addClientOrderId(b, clientOrderId);
+  fb.OrderFx.addPair(b, pair);
+  fb.OrderFx.addType(b, type);
+  fb.OrderFx.addStatus(b, status);
+  fb.OrderFx.addSide(b, sideFb(o.side));
+  fb.OrderFx.addPriceScale(b, sc[0]!);
+  fb.OrderFx.addQtyScale(b, sc[1]!);
+  fb.OrderFx.addFilledQtyScale(b, sc[2]!);
+  return fb.OrderFx.endOrderFx(b);
 }
 
 function u64(v: number, what: string): number {
@@ -118,10 +96,15 @@ function ts64(v: number): number {
   return t > Number.MAX_SAFE_INTEGER ? Number.MAX_SAFE_INTEGER : t < -Number.MAX_SAFE_INTEGER ? -Number.MAX_SAFE_INTEGER : t + 0;
 }
 
+const NONE = 0;
+const TRADE = 1;
+const TICKER = 2;
+const TABLE = 3;
+
 /**
- * The FlatBuffers data frame of `ev`. Parses `ev.data` once (only for a known stream kind) and
- * writes the typed payload of that kind, or RawJson with `ev.data` verbatim when it does not fit.
- * Throws TypeError when seq/prev are not non-negative safe integers.
+ * The FlatBuffers (schema v2) data frame of `ev`. Parses `ev.data` once (only for a known stream
+ * kind) and writes that kind's fixed-point payload, or `raw_json` with `ev.data` verbatim when it
+ * does not fit. Throws TypeError when seq/prev are not non-negative safe integers.
  */
 export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
   const seq = u64(ev.seq, "seq");
@@ -130,12 +113,15 @@ export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
   const gatewayTs = ts64(ev.gatewayTs);
   const data = ev.data === "" ? "null" : ev.data;
 
-  encoderState.builder.clear();
-  let payloadType = fb.Payload.RawJson;
-  let payload = 0;
+  const b = encoderState.builder;
+  b.clear();
+  let inline = NONE;
+  let table = 0;
+  let tableSlot = V2.rawJson;
+  let payloadTs: number | undefined;
+  let parsed: unknown;
   const kind = streamKind(ev.stream);
   if (kind !== "other") {
-    let parsed: unknown;
     try {
       parsed = JSON.parse(data);
     } catch {
@@ -146,43 +132,54 @@ export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
       setCheckWellFormed(data.includes("\\u") || !data.isWellFormed());
       switch (kind) {
         case "trades":
-          if (isTrade(parsed)) {
-            payload = buildTrade(parsed);
-            payloadType = fb.Payload.Trade;
+          if (isTrade(parsed) && typeof parsed.id === "number" && conv(0, parsed.price) && conv(1, parsed.qty)) {
+            inline = TRADE;
+            payloadTs = parsed.timestamp;
+          }
+          break;
+        case "ticker":
+          if (isTicker(parsed) && conv(0, parsed.price) && conv(1, parsed.volume) && conv(2, parsed.high) && conv(3, parsed.low) && conv(4, parsed.change)) {
+            inline = TICKER;
+            payloadTs = parsed.timestamp;
           }
           break;
         case "depth":
           if (isDepth(parsed)) {
-            payload = buildDepth(parsed);
-            payloadType = fb.Payload.Depth;
-          }
-          break;
-        case "ticker":
-          if (isTicker(parsed)) {
-            payload = buildTicker(parsed);
-            payloadType = fb.Payload.Ticker;
+            table = buildDepth2(parsed);
+            tableSlot = V2.depth;
+            payloadTs = parsed.timestamp;
           }
           break;
         case "orders":
           if (isOrder(parsed)) {
-            payload = buildOrder(parsed);
-            payloadType = fb.Payload.OrderUpdate;
+            table = buildOrder(parsed);
+            tableSlot = V2.order;
+            payloadTs = parsed.timestamp;
           }
           break;
       }
     }
   }
-  if (payload === 0) payload = buildRawJson(data);
-
-  const b = encoderState.builder;
+  if (inline === NONE && table === 0) {
+    b.clear(); // drop what a half-converted payload may have written
+    table = str(data);
+    tableSlot = V2.rawJson;
+    payloadTs = undefined;
+  }
   const stream = str(ev.stream);
-  fb.DataFrame.startDataFrame(b);
-  fb.DataFrame.addStream(b, stream);
-  add64(b, F.seq, seq);
-  add64(b, F.prev, prev);
-  add64(b, F.sourceTs, sourceTs);
-  add64(b, F.gatewayTs, gatewayTs);
-  fb.DataFrame.addPayloadType(b, payloadType);
-  fb.DataFrame.addPayload(b, payload);
-  return finishFrame(fb.FrameBody.DataFrame, fb.DataFrame.endDataFrame(b));
+  fb.Frame.startFrame(b);
+  // Write order decides the padding: the 4-byte offsets first re-align the string before them to
+  // 8, so a trade frame has 2 bytes of padding instead of 10.
+  b.addFieldOffset((V2.stream - 4) / 2, stream, 0);
+  if (table !== 0) b.addFieldOffset((tableSlot - 4) / 2, table, 0);
+  if (inline === TRADE) writeTrade(parsed as TradeData);
+  else if (inline === TICKER) writeTicker(parsed as TickerData);
+  if (inline !== NONE) b.slot(inline === TRADE ? (V2.trade - 4) / 2 : (V2.ticker - 4) / 2);
+  add64(b, V2.seq, seq);
+  add64(b, V2.prevGap, seq - prev);
+  add64(b, V2.gatewayTs, gatewayTs);
+  if (sourceTs !== (payloadTs ?? 0)) add64(b, V2.sourceTs, sourceTs);
+  // No schema_version: a v2 data frame is known by having no body (2 bytes and their padding
+  // saved on every frame; a v1 reader fails on it with "unsupported frame body type 0").
+  return finishRoot(fb.Frame.endFrame(b));
 }

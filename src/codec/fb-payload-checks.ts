@@ -71,7 +71,10 @@ function isLevels(v: unknown): v is DepthLevel[] {
 export function isDepth(o: unknown): o is DepthData {
   return (
     isObj(o) &&
-    keyCount(o) === 5 &&
+    keyCount(o) === 7 &&
+    (o.type === "update" || o.type === "snapshot") &&
+    isUint(o.checksum) &&
+    (o.checksum as number) <= 0xffffffff &&
     isLevels(o.bids) &&
     isLevels(o.asks) &&
     isUint(o.firstUpdateId) &&

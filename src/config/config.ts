@@ -92,6 +92,12 @@ export interface SimulatorConfig {
   eventsPerSecond: number;
 }
 
+/** Order books of depth streams (docs/protocol.md, "Order books"). */
+export interface DepthConfig {
+  /** Levels per side the CRC32 checksum of every depth frame covers. */
+  checksumDepth: number;
+}
+
 /** Where and how much each stream's ring log keeps. */
 export interface LogConfig {
   /** Directory of the memory-mapped logs; empty string keeps logs in memory only. */
@@ -118,6 +124,7 @@ export interface GatewayConfig {
   streams: StreamsConfig;
   limits: LimitsConfig;
   simulator: SimulatorConfig;
+  depth: DepthConfig;
   log: LogConfig;
   /** External sources (kafka, nats, redis, rabbitmq); see source-defs.ts. */
   sources: SourceDef[];
@@ -189,7 +196,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     },
     jwtSecretGenerated,
     streams: {
-      public: r.list("PUBLIC_STREAMS", "streams.public", ["trades.*", "depth.*", "ticker.*"]),
+      public: r.list("PUBLIC_STREAMS", "streams.public", ["trades.*", "depth.*", "depth5.*", "depth20.*", "ticker.*"]),
       private: r.list("PRIVATE_STREAMS", "streams.private", ["orders.*"]),
       pairs: r.optList("PAIRS", "streams.pairs"),
     },
@@ -212,6 +219,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       pairs: r.list("SIMULATOR_PAIRS", "simulator.pairs", DEFAULT_PAIRS),
       users: r.list("SIMULATOR_USERS", "simulator.users", DEFAULT_USERS),
       eventsPerSecond: r.num("SIMULATOR_EVENTS_PER_SEC", "simulator.eventsPerSecond", 200, 0, 1e7),
+    },
+    depth: {
+      checksumDepth: r.int("BOOK_CHECKSUM_DEPTH", "depth.checksumDepth", 25, 1, 1000),
     },
     log: {
       // An explicitly empty LOG_DIR means "memory only", unlike other empty variables (= unset).

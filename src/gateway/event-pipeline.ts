@@ -5,6 +5,7 @@ import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { MessageRouter, RoutedEvent } from "../sources/routing/message-router.ts";
 import type { IngestOutcome, SourceMessage } from "../sources/source.ts";
 import type { Logger } from "../util/logger.ts";
+import type { DepthService } from "../books/depth-service.ts";
 import type { Fanout } from "./fanout.ts";
 import type { KnownStreams } from "./stream-policy.ts";
 
@@ -32,6 +33,8 @@ export class EventPipeline {
   private readonly admitted = new Map<string, StreamLog>();
   private limitLoggedAt = 0;
   private limitRefusals = 0;
+  /** Order books of depth streams: every depth event is stamped against its book before logging. */
+  depth?: DepthService;
 
   constructor(
     private readonly router: MessageRouter,
@@ -85,10 +88,20 @@ export class EventPipeline {
       // Redelivery after a source reconnect, or a second producer: the log already has it.
       return this.skip(source, "duplicate", routed.stream);
     }
-    const ev: StreamEvent = { stream: routed.stream, seq, prev: head, data: routed.data, sourceTs: routed.sourceTs, gatewayTs: now };
+    let data = routed.data;
+    const depth = this.depth?.handles(routed.stream) ? this.depth.stamp(routed.stream, data, now) : undefined;
+    if (depth !== undefined) {
+      if ("skip" in depth) {
+        if (depth.detail) this.logSkipOnce(source, "bad_depth", { stream: routed.stream, error: depth.detail });
+        return this.skip(source, depth.skip, routed.stream);
+      }
+      data = depth.data;
+    }
+    const ev: StreamEvent = { stream: routed.stream, seq, prev: head, data, sourceTs: routed.sourceTs, gatewayTs: now };
     log.append(ev);
     this.fanout.publish(ev);
     this.eventsInCounter(source, ev.stream).inc();
+    if (depth !== undefined) this.depth!.committed(ev.stream, depth.payload);
     return { stream: ev.stream, seq };
   }
 

@@ -7,6 +7,7 @@ import type { GatewayConfig } from "../config/config.ts";
 import type { LogStore } from "../log/log-store.ts";
 import { openLogStore } from "../log/open-log-store.ts";
 import { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import { DepthService } from "../books/depth-service.ts";
 import { EmbeddedSource } from "../sources/embedded/embedded-source.ts";
 import { MarketSimulator } from "../sources/embedded/market-simulator.ts";
 import { BindingRouter } from "../sources/routing/binding-router.ts";
@@ -71,6 +72,8 @@ export class Gateway {
   readonly revocations: RevocationService;
   private readonly slow: SlowClientPolicy;
   private readonly fanout: Fanout;
+  /** Order books of depth streams and their views. */
+  readonly depth: DepthService;
   private readonly upgrade: UpgradeHandler;
   private readonly streamHttp: StreamHttp;
   private readonly ctx: SessionContext;
@@ -111,12 +114,15 @@ export class Gateway {
     this.router = new BindingRouter(cfg.bindings, () => new Set(this.sources.map((s) => s.name)), cfg.limits.maxPayloadDepth);
     this.pipeline = new EventPipeline(this.router, this.logs, this.fanout, this.metrics, this.log, this.policy);
     this.router.onDeferred = (source, ev) => this.pipeline.commit(source, ev);
+    this.depth = new DepthService(this.logs, cfg.depth.checksumDepth, (stream, data) => this.pipeline.commit("depth_views", { stream, data, sourceTs: 0 }));
+    this.pipeline.depth = this.depth;
     this.ctx = {
       policy: this.policy,
       index: this.index,
       limits: cfg.limits,
       metrics: this.metrics,
       log: this.log,
+      depth: this.depth,
       encodeControl: (msg, format) => (format === "json" ? encodeControlJson(msg) : encodeControlFb(msg)),
       resume: new ResumeService(
         this.logs,
@@ -202,6 +208,7 @@ export class Gateway {
     this.draining = true;
     this.log.info("gateway_draining", { connections: this.sessions.size });
     this.simulator?.stop();
+    this.depth.stop();
     this.server?.stop(false);
     // Bun runs the close handler as soon as close() is called and writes what is still queued in
     // the background, where stop(true) would cut it off (the client would lose its backlog and the

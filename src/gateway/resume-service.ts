@@ -103,7 +103,8 @@ export class ResumeService implements ResumeHandler {
       setTimeout(() => this.attempt(session, stream, gen, lastSeq, epoch, id, deadline), CATCH_UP_POLL_MS);
       return;
     }
-    if (problem && log && problem.reason === OLDER && this.sourceReplay?.canReplay(stream)) {
+    // A book stream is better served by its snapshot than by raw producer events from the source.
+    if (problem && log && problem.reason === OLDER && !session.keepsBook(stream) && this.sourceReplay?.canReplay(stream)) {
       void this.fillFromSource(session, log, stream, gen, lastSeq, problem, id);
       return;
     }
@@ -256,6 +257,15 @@ export class ResumeService implements ResumeHandler {
   private unavailable(session: Session, stream: string, lastSeq: number, p: Unavailable, id?: RequestId): void {
     // The client stays subscribed live so it can take a snapshot and carry on.
     session.addStream(stream);
+    if (session.sendSnapshot(stream)) {
+      // A book stream needs no log to recover: the book itself, then live, in this tick.
+      this.metrics.resumes.inc({ result: "snapshot" });
+      const head = this.logs.find(stream)?.position().head ?? 0;
+      const msg: ResumedFrame = { event: "resumed", stream, from: lastSeq, to: head, replayed: 0, snapshot: true, epoch: p.epoch };
+      if (id !== undefined) msg.id = id;
+      session.sendControl(msg);
+      return;
+    }
     this.metrics.resumes.inc({ result: "unavailable" });
     session.sendError("resume_unavailable", p.reason, id, { stream, lastSequence: lastSeq, oldest: p.oldest, head: p.head, epoch: p.epoch });
   }

@@ -27,6 +27,12 @@ export interface ResumeHandler {
   resume(session: Session, positions: Record<string, number>, epochs: Record<string, string> | undefined, id?: RequestId): void;
 }
 
+/** Snapshot frames of the streams that keep an order book (src/books/depth-service.ts). */
+export interface BookSnapshots {
+  handles(stream: string): boolean;
+  snapshotFrame(stream: string, format: WireFormat): string | Uint8Array;
+}
+
 /** What every session shares: policy, limits, counters. */
 export interface SessionContext {
   policy: StreamPolicy;
@@ -40,6 +46,7 @@ export interface SessionContext {
   authenticate?: (token: string) => Promise<Identity>;
   /** How long after its token's `exp` a connection is closed with 4003. */
   expiryGraceMs: number;
+  depth?: BookSnapshots;
 }
 
 /** Attributes a connection is opened with, fixed for its lifetime. */
@@ -208,9 +215,11 @@ export class Session {
     const { ok, refused } = this.authorize(streams);
     const added: string[] = [];
     const tooMany: string[] = [];
+    const books: string[] = [];
     for (const s of ok) {
       if (this.streams.has(s) || this.resuming.has(s)) {
         added.push(s); // idempotent: already live, answer as subscribed
+        if (this.streams.has(s) && this.ctx.depth?.handles(s)) books.push(s); // a client re-syncing its book
         continue;
       }
       if (this.streams.size + this.resuming.size >= this.maxStreams) {
@@ -219,6 +228,7 @@ export class Session {
       }
       this.addStream(s);
       added.push(s);
+      if (this.ctx.depth?.handles(s)) books.push(s);
     }
     if (added.length) {
       const ack: SubscribedFrame = { event: "subscribed", streams: added };
@@ -227,6 +237,9 @@ export class Session {
       this.sendControl(withId(ack, id));
       this.ctx.log.debug("subscribe", { conn: this.id, user: this.identity.userId, streams: added });
     }
+    // A book stream starts with the book as of the last event sent, in this tick: the live
+    // events after it follow with no gap and no overlap.
+    for (const s of books) this.sendSnapshot(s);
     if (tooMany.length) {
       refused.push({ code: "too_many_streams", streams: tooMany, message: `at most ${this.ctx.limits.maxStreamsPerConnection} streams per connection` });
     }
@@ -278,6 +291,18 @@ export class Session {
     this.conn.unsubscribe(topicFor(stream, this.format));
     this.ctx.index.remove(stream, this.format);
     this.ctx.metrics.subscriptions.dec({ kind: streamKind(stream) });
+    return true;
+  }
+
+  /** Whether `stream` keeps an order book (snapshot + diffs). */
+  keepsBook(stream: string): boolean {
+    return this.ctx.depth?.handles(stream) ?? false;
+  }
+
+  /** Sends the order-book snapshot of `stream`; false when `stream` keeps no book. */
+  sendSnapshot(stream: string): boolean {
+    if (!this.ctx.depth?.handles(stream)) return false;
+    if (!this.closed && !this.closing) this.conn.send(this.ctx.depth.snapshotFrame(stream, this.format));
     return true;
   }
 

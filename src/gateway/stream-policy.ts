@@ -47,7 +47,9 @@ export class StreamPolicy implements KnownStreams {
   check(stream: string, who: Identity): StreamVerdict {
     const m = this.known(stream);
     if (!m) return "unknown_stream";
-    const name = stream.slice(m.kind.length + 1);
+    // A view of a stream (`depth.btc_usdt@100ms`) is allowed exactly when the stream is.
+    const at = stream.indexOf("@");
+    const name = stream.slice(m.kind.length + 1, at < 0 ? undefined : at);
     if (m.private) return who.userId !== undefined && name === who.userId ? "ok" : "forbidden";
     if (who.pairs && !who.pairs.includes(name)) return "forbidden";
     return "ok";
@@ -66,7 +68,7 @@ export class StreamPolicy implements KnownStreams {
     const kind = stream.slice(0, dot);
     const name = stream.slice(dot + 1);
     for (const p of this.patterns) {
-      if (p.kind === kind && (p.name === undefined || p.name === name)) return p;
+      if (p.kind === kind && (p.name === undefined || p.name === name || name.startsWith(p.name + "@"))) return p;
     }
     return undefined;
   }

@@ -194,7 +194,7 @@ export class GatewayMetrics {
     for (const [code, reason] of BUN_CLOSES) this.connectionsClosed.inc({ code: String(code), reason }, 0);
     for (const reason of AUTH_FAILURE_REASONS) this.authFailures.inc({ reason }, 0);
     for (const kind of ["user", "jti"]) this.revocations.inc({ kind }, 0);
-    for (const result of ["served", "unavailable"]) this.resumes.inc({ result }, 0);
+    for (const result of ["served", "unavailable", "snapshot"]) this.resumes.inc({ result }, 0);
     for (const kind of STREAM_KINDS) {
       this.subscriptions.set({ kind }, 0);
       for (const format of ["json", "fb"]) this.framesOut.inc({ kind, format }, 0);

@@ -36,10 +36,12 @@ function ev(stream: string, data: unknown, seq: number, prev = seq - 1): StreamE
 const trade: TradeData = { id: 42, price: "65012.34000000", qty: "0.01230000", side: "buy", timestamp: NOW };
 const tradeStrId: TradeData = { id: "t-9007199254740993", price: "1.5", qty: "2", side: "sell", timestamp: NOW };
 const depth: DepthData = {
+  type: "update",
   bids: [["65012.34", "1.5"], ["65012.33", "0.25"]],
   asks: [["65012.35", "0.75"]],
   firstUpdateId: 7_000_000_001,
   lastUpdateId: 7_000_000_020,
+  checksum: 1234,
   timestamp: NOW,
 };
 const ticker: TickerData = { price: "65012.34", volume: "18234.56789012", high: "66100.00", low: "63950.10", change: "-1.52", timestamp: NOW };

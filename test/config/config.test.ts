@@ -40,7 +40,7 @@ describe("defaults", () => {
     expect(cfg.adminToken.length).toBeGreaterThanOrEqual(32);
     expect(cfg.auth.jwt.algorithms).toEqual(["HS256"]);
     expect(cfg.auth.allowAnonymous).toBe(false);
-    expect(cfg.streams).toEqual({ public: ["trades.*", "depth.*", "ticker.*"], private: ["orders.*"], pairs: undefined });
+    expect(cfg.streams).toEqual({ public: ["trades.*", "depth.*", "depth5.*", "depth20.*", "ticker.*"], private: ["orders.*"], pairs: undefined });
     expect(cfg.limits).toEqual({
       maxStreamsPerConnection: 1024,
       maxFrameBytes: 65536,

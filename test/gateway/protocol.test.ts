@@ -56,15 +56,15 @@ describe("requests and answers", () => {
 
   test("subscribing twice is idempotent and delivers each event once", async () => {
     const c = await client();
-    await c.subscribe(["depth.sol_usdt"]);
-    await c.subscribe(["depth.sol_usdt"]);
+    await c.subscribe(["ticker.ada_usdt"]);
+    await c.subscribe(["ticker.ada_usdt"]);
     const [s1, s2] = gw.publish([
-      { stream: "depth.sol_usdt", data: { n: 1 } },
-      { stream: "depth.sol_usdt", data: { n: 2 } },
+      { stream: "ticker.ada_usdt", data: { n: 1 } },
+      { stream: "ticker.ada_usdt", data: { n: 2 } },
     ]);
-    await c.waitForSeq("depth.sol_usdt", s2!);
+    await c.waitForSeq("ticker.ada_usdt", s2!);
     await Bun.sleep(30);
-    expect(c.seqs("depth.sol_usdt")).toEqual([s1!, s2!]);
+    expect(c.seqs("ticker.ada_usdt")).toEqual([s1!, s2!]);
     await c.close();
   });
 
@@ -86,7 +86,7 @@ describe("requests and answers", () => {
 describe("data frames", () => {
   test("are {stream, seq, prev, data} with seq strictly increasing and prev linking per stream", async () => {
     const c = await client();
-    const streams = ["trades.eth_usdt", "depth.eth_usdt", "ticker.eth_usdt"];
+    const streams = ["trades.eth_usdt", "trades.ada_usdt", "ticker.eth_usdt"];
     await c.subscribe(streams);
     const published = new Map<string, number[]>(streams.map((s) => [s, []]));
     for (let batch = 0; batch < 20; batch++) {

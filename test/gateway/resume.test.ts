@@ -105,7 +105,7 @@ describe("resume while events keep flowing", () => {
   }, 20_000);
 
   test("seed form with several streams: one resumed answer per stream", async () => {
-    const streams = ["depth.sol_usdt", "depth.bnb_usdt"];
+    const streams = ["trades.ada_usdt", "trades.xrp_usdt"];
     // Same number of events on both, so one lastSequence fits both.
     for (let i = 1; i <= 10; i++) gw.publish(streams.map((s) => ({ stream: s, data: { i } })));
     const c = await connect();
@@ -176,7 +176,7 @@ describe("resume edge cases", () => {
   });
 
   test("unknown epoch: resume_unavailable naming the stream; the client stays subscribed live", async () => {
-    const S = "depth.btc_usdt";
+    const S = "ticker.ada_usdt";
     gw.publish([1, 2, 3].map((n) => ({ stream: S, data: { n } })));
     const c = await connect();
     c.send({ action: "resume", streams: [S], lastSequence: 1, epoch: "0000000000000bad", id: 3 });
@@ -330,7 +330,7 @@ test("50 clients resuming the same stream at once from different positions each 
 test("a replay larger than the send buffer is paced across ticks while live events continue", async () => {
   const g = await startGateway({ SEND_BUFFER_BYTES: "65536", LOG_SEGMENT_BYTES: String(4 << 20) });
   try {
-    const S = "depth.eth_usdt";
+    const S = "ticker.xrp_usdt";
     const flow = new EventFlow(g.publish, [S], { perTick: 2, intervalMs: 2, pad: 200 });
     for (let i = 0; i < 40; i++) await flow.publishBatch(100); // 4000 events, ~1 MB
     flow.start();

@@ -9,7 +9,7 @@
 import { afterEach, expect, test } from "bun:test";
 import { RawWsClient, TestClient, closeAll, scrapeMetric, startGateway, tokenFor, until, type TestGateway } from "../helpers/gateway-harness.ts";
 
-const S = "depth.btc_usdt";
+const S = "trades.ada_usdt";
 let gw: TestGateway | undefined;
 afterEach(async () => {
   await gw?.stop();

@@ -1,5 +1,9 @@
 import type { SimulatorConfig } from "../../config/config.ts";
 import type { EmbeddedEvent } from "./embedded-source.ts";
+import { SimulatedBook } from "./simulated-book.ts";
+
+/** A pair's producer sends a full book every this many depth updates (and first). */
+const SNAPSHOT_EVERY = 600;
 
 /** Per-pair state of the random walk. */
 interface PairState {
@@ -10,14 +14,15 @@ interface PairState {
   low: number;
   volume: number;
   tradeId: number;
-  updateId: number;
   decimals: number;
+  book: SimulatedBook;
+  depthEvents: number;
 }
 
 const BASE_PRICES: Record<string, number> = { btc_usdt: 64000, eth_usdt: 3200, sol_usdt: 150, bnb_usdt: 580 };
 
 /**
- * A market that moves: trades, depth snapshots and tickers for a few pairs, and order updates
+ * A market that moves: trades, order-book diffs (and periodic snapshots) and tickers for a few pairs, and order updates
  * for a few demo users, so a newcomer sees live data without any broker.
  */
 export class MarketSimulator {
@@ -33,7 +38,8 @@ export class MarketSimulator {
   ) {
     this.pairs = cfg.pairs.map((pair) => {
       const price = BASE_PRICES[pair] ?? 10 + this.random() * 100;
-      return { pair, price, open: price, high: price, low: price, volume: 0, tradeId: 1, updateId: 1, decimals: price > 1000 ? 1 : 2 };
+      const decimals = price > 1000 ? 1 : 2;
+      return { pair, price, open: price, high: price, low: price, volume: 0, tradeId: 1, decimals, book: new SimulatedBook(decimals, this.random), depthEvents: 0 };
     });
   }
 
@@ -86,16 +92,10 @@ export class MarketSimulator {
     };
   }
 
+  /** Level diffs of the pair's moving book; a full snapshot first and every SNAPSHOT_EVERY. */
   private depth(p: PairState): EmbeddedEvent {
-    const step = p.price * 0.0001;
-    const levels = (sign: number) =>
-      Array.from({ length: 10 }, (_, i) => [(p.price + sign * step * (i + 1)).toFixed(p.decimals), (this.random() * 5).toFixed(4)]);
-    const first = p.updateId;
-    p.updateId += 1 + Math.floor(this.random() * 3);
-    return {
-      stream: `depth.${p.pair}`,
-      data: { bids: levels(-1), asks: levels(1), firstUpdateId: first, lastUpdateId: p.updateId - 1, timestamp: Date.now() },
-    };
+    const data = p.depthEvents++ % SNAPSHOT_EVERY === 0 ? p.book.snapshot(p.price) : p.book.update(p.price);
+    return { stream: `depth.${p.pair}`, data };
   }
 
   private ticker(p: PairState): EmbeddedEvent {

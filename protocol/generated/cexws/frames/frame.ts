@@ -2,7 +2,11 @@
 
 import * as flatbuffers from 'flatbuffers';
 
+import { Depth2 } from '../../cexws/frames/depth2';
 import { FrameBody, unionToFrameBody, unionListToFrameBody } from '../../cexws/frames/frame-body';
+import { OrderFx } from '../../cexws/frames/order-fx';
+import { TickerFx } from '../../cexws/frames/ticker-fx';
+import { TradeFx } from '../../cexws/frames/trade-fx';
 
 
 export class Frame {
@@ -41,13 +45,86 @@ bodyType():FrameBody {
   return offset ? this.bb!.readUint8(this.bb_pos + offset) : FrameBody.NONE;
 }
 
+/**
+ * A control answer (and, in schema v1, a data frame). Absent on a v2 data frame.
+ */
 body<T extends flatbuffers.Table>(obj:any):any|null {
   const offset = this.bb!.__offset(this.bb_pos, 8);
   return offset ? this.bb!.__union(obj, this.bb_pos + offset) : null;
 }
 
+stream():string|null
+stream(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+stream(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 10);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
+seq():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 12);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('0');
+}
+
+/**
+ * When the gateway received the event, ms since epoch. Not in the JSON frame.
+ */
+gatewayTs():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 14);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('0');
+}
+
+/**
+ * The payload: exactly one of trade, ticker, depth, order, raw_json, chosen by the stream kind.
+ */
+trade(obj?:TradeFx):TradeFx|null {
+  const offset = this.bb!.__offset(this.bb_pos, 16);
+  return offset ? (obj || new TradeFx()).__init(this.bb_pos + offset, this.bb!) : null;
+}
+
+ticker(obj?:TickerFx):TickerFx|null {
+  const offset = this.bb!.__offset(this.bb_pos, 18);
+  return offset ? (obj || new TickerFx()).__init(this.bb_pos + offset, this.bb!) : null;
+}
+
+/**
+ * seq - prev (1 when contiguous, the default, so it costs nothing); prev = 0 is seq itself.
+ */
+prevGap():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 20);
+  return offset ? this.bb!.readUint64(this.bb_pos + offset) : BigInt('1');
+}
+
+/**
+ * Producer/source event time, ms since epoch (0 = unknown); absent (-1): the payload's
+ * `timestamp` (0 without one). Not in the JSON frame.
+ */
+sourceTs():bigint {
+  const offset = this.bb!.__offset(this.bb_pos, 22);
+  return offset ? this.bb!.readInt64(this.bb_pos + offset) : BigInt('-1');
+}
+
+depth(obj?:Depth2):Depth2|null {
+  const offset = this.bb!.__offset(this.bb_pos, 24);
+  return offset ? (obj || new Depth2()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+order(obj?:OrderFx):OrderFx|null {
+  const offset = this.bb!.__offset(this.bb_pos, 26);
+  return offset ? (obj || new OrderFx()).__init(this.bb!.__indirect(this.bb_pos + offset), this.bb!) : null;
+}
+
+/**
+ * The payload's JSON text, verbatim: other stream kinds, and payloads that do not convert.
+ */
+rawJson():string|null
+rawJson(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+rawJson(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 28);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startFrame(builder:flatbuffers.Builder) {
-  builder.startObject(3);
+  builder.startObject(13);
 }
 
 static addSchemaVersion(builder:flatbuffers.Builder, schemaVersion:number) {
@@ -60,6 +137,46 @@ static addBodyType(builder:flatbuffers.Builder, bodyType:FrameBody) {
 
 static addBody(builder:flatbuffers.Builder, bodyOffset:flatbuffers.Offset) {
   builder.addFieldOffset(2, bodyOffset, 0);
+}
+
+static addStream(builder:flatbuffers.Builder, streamOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(3, streamOffset, 0);
+}
+
+static addSeq(builder:flatbuffers.Builder, seq:bigint) {
+  builder.addFieldInt64(4, seq, BigInt('0'));
+}
+
+static addGatewayTs(builder:flatbuffers.Builder, gatewayTs:bigint) {
+  builder.addFieldInt64(5, gatewayTs, BigInt('0'));
+}
+
+static addTrade(builder:flatbuffers.Builder, tradeOffset:flatbuffers.Offset) {
+  builder.addFieldStruct(6, tradeOffset, 0);
+}
+
+static addTicker(builder:flatbuffers.Builder, tickerOffset:flatbuffers.Offset) {
+  builder.addFieldStruct(7, tickerOffset, 0);
+}
+
+static addPrevGap(builder:flatbuffers.Builder, prevGap:bigint) {
+  builder.addFieldInt64(8, prevGap, BigInt('1'));
+}
+
+static addSourceTs(builder:flatbuffers.Builder, sourceTs:bigint) {
+  builder.addFieldInt64(9, sourceTs, BigInt('-1'));
+}
+
+static addDepth(builder:flatbuffers.Builder, depthOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(10, depthOffset, 0);
+}
+
+static addOrder(builder:flatbuffers.Builder, orderOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(11, orderOffset, 0);
+}
+
+static addRawJson(builder:flatbuffers.Builder, rawJsonOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(12, rawJsonOffset, 0);
 }
 
 static endFrame(builder:flatbuffers.Builder):flatbuffers.Offset {
@@ -75,11 +192,4 @@ static finishSizePrefixedFrameBuffer(builder:flatbuffers.Builder, offset:flatbuf
   builder.finish(offset, 'CXWF', true);
 }
 
-static createFrame(builder:flatbuffers.Builder, schemaVersion:number, bodyType:FrameBody, bodyOffset:flatbuffers.Offset):flatbuffers.Offset {
-  Frame.startFrame(builder);
-  Frame.addSchemaVersion(builder, schemaVersion);
-  Frame.addBodyType(builder, bodyType);
-  Frame.addBody(builder, bodyOffset);
-  return Frame.endFrame(builder);
-}
 }
