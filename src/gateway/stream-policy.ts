@@ -47,9 +47,7 @@ export class StreamPolicy implements KnownStreams {
   check(stream: string, who: Identity): StreamVerdict {
     const m = this.known(stream);
     if (!m) return "unknown_stream";
-    // A view of a stream (`depth.btc_usdt@100ms`) is allowed exactly when the stream is.
-    const at = stream.indexOf("@");
-    const name = stream.slice(m.kind.length + 1, at < 0 ? undefined : at);
+    const name = baseName(stream, m.kind);
     if (m.private) return who.userId !== undefined && name === who.userId ? "ok" : "forbidden";
     if (who.pairs && !who.pairs.includes(name)) return "forbidden";
     return "ok";
@@ -59,7 +57,7 @@ export class StreamPolicy implements KnownStreams {
   private known(stream: string): Pattern | undefined {
     const m = this.match(stream);
     if (!m || m.private || !this.pairs || m.name !== undefined) return m;
-    return this.pairs.has(stream.slice(m.kind.length + 1)) ? m : undefined;
+    return this.pairs.has(baseName(stream, m.kind)) ? m : undefined;
   }
 
   private match(stream: string): Pattern | undefined {
@@ -72,4 +70,10 @@ export class StreamPolicy implements KnownStreams {
     }
     return undefined;
   }
+}
+
+/** The name part of `stream` without a view suffix: a view (`depth.btc_usdt@100ms`) exists and is allowed exactly when its stream is. */
+function baseName(stream: string, kind: string): string {
+  const at = stream.indexOf("@");
+  return stream.slice(kind.length + 1, at < 0 ? undefined : at);
 }
