@@ -4,6 +4,7 @@
  * a ProtocolError the session answers.
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
+import { jsonTextDepth } from "../../protocol/json-depth.ts";
 import { MAX_STREAMS_PER_REQUEST, MAX_TOKEN_CHARS, type ClientRequest, type RequestId } from "../../protocol/requests.ts";
 
 /** A refused request, answered with an error frame. */
@@ -13,8 +14,18 @@ export interface ProtocolError {
   id?: RequestId;
 }
 
+/**
+ * Most levels of nesting in a request (a resume's positions are two). JSON.parse of deeply nested
+ * arrays is superlinear in JavaScriptCore (a 64 KiB frame of "[" costs ~100 ms), so depth is
+ * measured, linearly, before parsing.
+ */
+const MAX_REQUEST_DEPTH = 8;
+
 /** Parses one text frame into a request, or the error to answer it with. */
 export function parseClientMessage(text: string): ClientRequest | ProtocolError {
+  if (jsonTextDepth(text, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH) {
+    return { error: "bad_request", message: `request nested deeper than ${MAX_REQUEST_DEPTH} levels` };
+  }
   let msg: unknown;
   try {
     msg = JSON.parse(text);
@@ -55,7 +66,8 @@ export function parseClientMessage(text: string): ClientRequest | ProtocolError 
     case undefined:
       return { error: "bad_request", message: "missing action", id: rid };
     default:
-      return { error: "unknown_action", message: `unknown action ${JSON.stringify(String(m.action)).slice(0, 40)}`, id: rid };
+      // Never String() a client's object: {"toString": 1} makes it throw.
+      return { error: "unknown_action", message: `unknown action ${typeof m.action === "string" ? JSON.stringify(m.action).slice(0, 40) : `of type ${typeof m.action}`}`, id: rid };
   }
 }
 
