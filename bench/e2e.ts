@@ -1,8 +1,8 @@
 /**
  * End-to-end latency bench: producer -> real broker -> gateway source -> WebSocket clients.
  *
- * One gateway (`bun src/main.ts`, a child process) reads Redis Streams, NATS JetStream and Kafka at
- * once. For each source in turn a producer using that broker's real client sends a fixed event rate
+ * One gateway (`bun src/main.ts`, a child process) reads Redis Streams, NATS JetStream, Kafka and
+ * RabbitMQ (stream mode: a RabbitMQ stream bound to a topic exchange) at once. For each source in turn a producer using that broker's real client sends a fixed event rate
  * (events spread round-robin over `--pairs` streams `trades.<source>_p<j>`), each payload carrying
  * its send time (`t`, ms since epoch with sub-ms precision). `--clients` WebSockets in `--procs`
  * client processes subscribe to `--subs` pairs of every source each and record receive time - `t`
@@ -14,7 +14,7 @@
  *
  * Env: BENCH_KAFKA_RDKAFKA (JSON) adds librdkafka settings to the gateway's Kafka consumer.
  * Usage: bun bench/e2e.ts [--rate 1000] [--clients 2000] [--procs 2] [--pairs 20] [--subs 2]
- *                          [--seconds 10] [--warmup 5] [--sources redis,nats,kafka]
+ *                          [--seconds 10] [--warmup 5] [--sources redis,nats,kafka,rabbitmq]
  * The warm-up covers creating each new stream's ring log (~3 ms each, 200 per source with
  * --pairs 200), so the figures are steady-state delivery, not first-event costs.
  * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
@@ -32,7 +32,8 @@ import { bucketDelta, quantile, type BucketCounts } from "../src/admin/histogram
 import { Histogram, dieWithParent } from "./fanout/common.ts";
 import { flagsOrExit, usageError } from "./flags.ts";
 
-type SourceKind = "redis" | "nats" | "kafka";
+type SourceKind = "redis" | "nats" | "kafka" | "rabbitmq";
+const SOURCE_KINDS: SourceKind[] = ["redis", "nats", "kafka", "rabbitmq"];
 
 interface ClientConfig {
   url: string;
@@ -147,10 +148,10 @@ interface Args {
 }
 
 function parseCommandLine(): Args {
-  const f = flagsOrExit({ rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: "redis,nats,kafka" });
+  const f = flagsOrExit({ rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: SOURCE_KINDS.join(",") });
   const sources = f.sources.split(",").filter(Boolean);
-  const bad = sources.filter((s) => !["redis", "nats", "kafka"].includes(s));
-  if (bad.length || !sources.length) usageError(`--sources: comma-separated redis,nats,kafka (got "${f.sources}")`);
+  const bad = sources.filter((s) => !(SOURCE_KINDS as string[]).includes(s));
+  if (bad.length || !sources.length) usageError(`--sources: comma-separated ${SOURCE_KINDS.join(",")} (got "${f.sources}")`);
   return { ...f, sources: sources as SourceKind[] };
 }
 
@@ -261,7 +262,7 @@ async function main(): Promise<void> {
     void cleanup().then(() => process.exit(1));
   }, maxMs).unref();
 
-  const { ensureServices, KAFKA_BROKERS, NATS_URL, REDIS_URL } = await import("../test/helpers/services.ts");
+  const { ensureServices, KAFKA_BROKERS, NATS_URL, RABBITMQ_URL, REDIS_URL } = await import("../test/helpers/services.ts");
   await ensureServices(a.sources.map((s) => s));
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
   const sourceDefs: Record<string, unknown>[] = [];
@@ -322,6 +323,25 @@ async function main(): Promise<void> {
       if ((await proc.exited) !== 0) throw new Error(`kafka producer exited ${proc.exitCode}: ${out}`);
       children.delete(proc);
       return JSON.parse(out.trim().split("\n").pop()!) as { measured: number; rate: number };
+    };
+  }
+  if (a.sources.includes("rabbitmq")) {
+    const { RabbitPublisher } = await import("../test/helpers/rabbitmq-tools.ts");
+    const pub = new RabbitPublisher(RABBITMQ_URL);
+    const exchange = `bench-x-${run}`;
+    const stream = `bench-s-${run}`;
+    await pub.exchange(exchange);
+    await pub.stream(stream, exchange, ["public.#"]);
+    cleanups.push(async () => {
+      await pub.remove([stream], [exchange]);
+      await pub.close();
+    });
+    sourceDefs.push({ name: "rabbitmq", kind: "rabbitmq", url: RABBITMQ_URL, exchange, mode: "stream", stream: { name: stream, routingKeys: ["public.#"] } });
+    producers.rabbitmq = async (args) => {
+      const ch = await pub.confirmChannel();
+      const out = await paced("rabbitmq", args, (v) => void ch.publish(exchange, "public.bench.trades", Buffer.from(v), { timestamp: Date.now() }));
+      await ch.waitForConfirms();
+      return out;
     };
   }
   for (const s of sourceDefs) bindings.push({ id: `bench-${s.name}`, source: s.name, stream: { template: "trades.{payload.pair}" } });

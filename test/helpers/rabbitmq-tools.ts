@@ -90,6 +90,11 @@ export class RabbitPublisher {
     this.connecting = undefined;
   }
 
+  /** The confirm channel itself, for a producer that publishes without waiting per message (benches). */
+  confirmChannel(): Promise<ConfirmChannel> {
+    return this.channel();
+  }
+
   private channel(): Promise<ConfirmChannel> {
     if (this.ch) return Promise.resolve(this.ch);
     this.connecting ??= (async () => {
