@@ -26,6 +26,7 @@ import { raiseParserHeadLimit, requestHeadBytes } from "./request-head.ts";
 import { ResumeService } from "./resume-service.ts";
 import { RevocationService } from "./revocation-service.ts";
 import { Session, type SessionContext } from "./session.ts";
+import { ExpirySchedule } from "./expiry-schedule.ts";
 import { SessionRegistry } from "./session-registry.ts";
 import { SlowClientPolicy } from "./slow-client-policy.ts";
 import { SourceReplay } from "./source-replay.ts";
@@ -63,6 +64,8 @@ export class Gateway {
   readonly logs: LogStore;
   readonly sessions = new SessionRegistry();
   readonly index = new SubscriptionIndex();
+  /** Token expiry of every session, on one timer. */
+  private readonly expiry = new ExpirySchedule<Session>((s) => s.expire());
   readonly embedded = new EmbeddedSource();
   readonly sources: Source[];
   readonly pipeline: EventPipeline;
@@ -134,6 +137,7 @@ export class Gateway {
       ),
       authenticate: (token) => auth.authenticate({ token, protocols: [] }),
       expiryGraceMs: cfg.auth.expiryGraceSec * 1000,
+      expiry: this.expiry,
     };
     this.routes.push(bindingsRoutes(this.router, cfg.adminToken, this.log));
     this.routes.push(revocationRoutes(this.revocations, cfg.adminToken, this.log));
@@ -221,6 +225,7 @@ export class Gateway {
     const deadline = Date.now() + graceMs;
     while ((this.sessions.size > 0 || backlog) && Date.now() < deadline) await Bun.sleep(20);
     for (const t of this.timers) clearInterval(t);
+    this.expiry.stop();
     await Promise.allSettled([...this.sources.map((s) => s.stop()), this.revocations.stop()]);
     this.router.stop();
     this.server?.stop(true);

@@ -3,7 +3,8 @@ import type { Session } from "./session.ts";
 /** Every open session, by connection id and by user, for sweeps, admin and kicks. */
 export class SessionRegistry {
   private readonly byId = new Map<number, Session>();
-  private readonly byUser = new Map<string, Set<Session>>();
+  /** A user's one session, or a Set once they have several (most have one: no Set per connection). */
+  private readonly byUser = new Map<string, Session | Set<Session>>();
   private nextId = 1;
 
   newId(): number {
@@ -13,20 +14,23 @@ export class SessionRegistry {
   add(s: Session): void {
     this.byId.set(s.id, s);
     const u = s.identity.userId;
-    if (u !== undefined) {
-      let set = this.byUser.get(u);
-      if (!set) this.byUser.set(u, (set = new Set()));
-      set.add(s);
-    }
+    if (u === undefined) return;
+    const cur = this.byUser.get(u);
+    if (cur === undefined) this.byUser.set(u, s);
+    else if (cur instanceof Set) cur.add(s);
+    else if (cur !== s) this.byUser.set(u, new Set([cur, s]));
   }
 
   remove(s: Session): void {
     this.byId.delete(s.id);
     const u = s.identity.userId;
     if (u === undefined) return;
-    const set = this.byUser.get(u);
-    set?.delete(s);
-    if (set?.size === 0) this.byUser.delete(u);
+    const cur = this.byUser.get(u);
+    if (cur === s) this.byUser.delete(u);
+    else if (cur instanceof Set) {
+      cur.delete(s);
+      if (cur.size === 1) this.byUser.set(u, cur.values().next().value!);
+    }
   }
 
   get(id: number): Session | undefined {
@@ -34,7 +38,8 @@ export class SessionRegistry {
   }
 
   ofUser(userId: string): Session[] {
-    return [...(this.byUser.get(userId) ?? [])];
+    const cur = this.byUser.get(userId);
+    return cur === undefined ? [] : cur instanceof Set ? [...cur] : [cur];
   }
 
   all(): IterableIterator<Session> {

@@ -9,6 +9,7 @@ import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Identity } from "./auth/identity.ts";
 import { topicFor, type Connection } from "./connection.ts";
+import { ExpirySchedule } from "./expiry-schedule.ts";
 import { parseClientMessage } from "./protocol.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 import type { SubscriptionIndex } from "./subscription-index.ts";
@@ -47,7 +48,11 @@ export interface SessionContext {
   /** How long after its token's `exp` a connection is closed with 4003. */
   expiryGraceMs: number;
   depth?: BookSnapshots;
+  /** The one timer of every session's token expiry; a shared default when absent. */
+  expiry?: ExpirySchedule<Session>;
 }
+
+let defaultExpiry: ExpirySchedule<Session> | undefined;
 
 /** Attributes a connection is opened with, fixed for its lifetime. */
 export interface SessionInit {
@@ -58,8 +63,6 @@ export interface SessionInit {
 }
 
 const VIOLATION_WINDOW_MS = 10_000;
-/** Longest delay setTimeout accepts. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One client's state and request handling: subscriptions, permissions, rate limit. It knows its
@@ -71,11 +74,8 @@ export class Session {
   readonly remoteAddress: string;
   readonly openedAt = Date.now();
   readonly streams = new Set<string>();
-  /**
-   * Streams being replayed by a resume, with a generation number: live delivery starts when the
-   * replay ends, and a newer resume or an unsubscribe of the stream cancels the older replay.
-   */
-  readonly resuming = new Map<string, number>();
+  /** Slot in the expiry schedule (ExpirySchedule), -1 when no deadline is set. */
+  expirySlot = -1;
   closed = false;
   /** A close was requested; no more frames are sent. */
   closing = false;
@@ -84,7 +84,9 @@ export class Session {
   private violations = 0;
   private violationWindowStart = 0;
   private _identity: Identity;
-  private expiryTimer?: ReturnType<typeof setTimeout>;
+  /** Created by the first resume: most connections never resume, and 100K empty Maps add up. */
+  private _resuming?: Map<string, number>;
+  private readonly expiry: ExpirySchedule<Session>;
 
   constructor(
     readonly conn: Connection,
@@ -97,7 +99,21 @@ export class Session {
     this.remoteAddress = init.remoteAddress;
     this.maxStreams = ctx.limits.maxStreamsPerConnection;
     this.bucket = new TokenBucket(ctx.limits.messagesPerSecond, ctx.limits.messageBurst);
+    this.expiry = ctx.expiry ?? (defaultExpiry ??= new ExpirySchedule<Session>((s) => s.expire()));
     this.armExpiry();
+  }
+
+  /**
+   * Streams being replayed by a resume, with a generation number: live delivery starts when the
+   * replay ends, and a newer resume or an unsubscribe of the stream cancels the older replay.
+   */
+  get resuming(): Map<string, number> {
+    return (this._resuming ??= new Map());
+  }
+
+  /** Streams live or being resumed: what counts against the per-connection limit. */
+  private get joined(): number {
+    return this.streams.size + (this._resuming?.size ?? 0);
   }
 
   /** Who this connection is: the upgrade's identity until an in-band `auth` replaces it. */
@@ -177,9 +193,9 @@ export class Session {
     }
     this._identity = next;
     this.armExpiry();
-    const lost = [...new Set([...this.streams, ...this.resuming.keys()])].filter((s) => this.ctx.policy.check(s, next) !== "ok");
+    const lost = [...new Set([...this.streams, ...(this._resuming?.keys() ?? [])])].filter((s) => this.ctx.policy.check(s, next) !== "ok");
     for (const s of lost) {
-      this.resuming.delete(s);
+      this._resuming?.delete(s);
       this.removeStream(s);
     }
     if (lost.length) this.sendControl({ event: "unsubscribed", streams: lost, reason: "forbidden" });
@@ -191,24 +207,18 @@ export class Session {
 
   /** Closes with 4003 at the identity's expiry plus the grace; re-armed by a refresh. */
   private armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    this.expiryTimer = undefined;
     const exp = this._identity.expiresAt;
-    if (exp === undefined) return;
-    // setTimeout holds at most ~24.8 days; a longer wait is re-armed when that one fires.
-    const wait = Math.min(exp + this.ctx.expiryGraceMs - Date.now(), MAX_TIMER_MS);
-    const fire = () => {
-      if (exp + this.ctx.expiryGraceMs > Date.now()) return this.armExpiry();
-      this.ctx.log.info("token_expired", { conn: this.id, user: this._identity.userId });
-      this.close(CLOSE.tokenExpired);
-    };
-    if (wait <= 0) {
-      queueMicrotask(fire);
-      return;
-    }
-    this.expiryTimer = setTimeout(fire, wait);
-    (this.expiryTimer as { unref?: () => void }).unref?.();
+    if (exp === undefined) this.expiry.remove(this);
+    else this.expiry.set(this, exp + this.ctx.expiryGraceMs);
   }
+
+  /** Called by the expiry schedule once the token's expiry plus the grace has passed. */
+  expire(): void {
+    if (this.closed || this.closing) return;
+    this.ctx.log.info("token_expired", { conn: this.id, user: this._identity.userId });
+    this.close(CLOSE.tokenExpired);
+  }
+
 
   /** Checks each stream; subscribes the allowed ones and names the refused ones per error code. */
   subscribe(streams: string[], id?: RequestId): void {
@@ -217,12 +227,12 @@ export class Session {
     const tooMany: string[] = [];
     const books: string[] = [];
     for (const s of ok) {
-      if (this.streams.has(s) || this.resuming.has(s)) {
+      if (this.streams.has(s) || this._resuming?.has(s)) {
         added.push(s); // idempotent: already live, answer as subscribed
         if (this.streams.has(s) && this.ctx.depth?.handles(s)) books.push(s); // a client re-syncing its book
         continue;
       }
-      if (this.streams.size + this.resuming.size >= this.maxStreams) {
+      if (this.joined >= this.maxStreams) {
         tooMany.push(s);
         continue;
       }
@@ -249,7 +259,7 @@ export class Session {
   unsubscribe(streams: string[], id?: RequestId): void {
     const removed: string[] = [];
     for (const s of streams) {
-      const wasResuming = this.resuming.delete(s);
+      const wasResuming = this._resuming?.delete(s) ?? false;
       if (this.removeStream(s) || wasResuming) removed.push(s);
     }
     // Unsubscribing from something not subscribed is harmless; the answer lists what was removed.
@@ -279,9 +289,9 @@ export class Session {
   /** Starts live delivery of `stream` to this client. */
   addStream(stream: string): void {
     if (this.streams.has(stream)) return;
-    this.streams.add(stream);
-    this.conn.subscribe(topicFor(stream, this.format));
-    this.ctx.index.add(stream, this.format);
+    const name = this.ctx.index.add(stream, this.format);
+    this.streams.add(name);
+    this.conn.subscribe(topicFor(name, this.format));
     this.ctx.metrics.subscriptions.inc({ kind: streamKind(stream) });
   }
 
@@ -326,9 +336,9 @@ export class Session {
   close(c: CloseCode, detail?: string): void {
     if (this.closed || this.closing) return;
     this.closing = true;
-    clearTimeout(this.expiryTimer);
+    this.expiry.remove(this);
     for (const s of this.streams) this.conn.unsubscribe(topicFor(s, this.format));
-    this.resuming.clear();
+    this._resuming?.clear();
     this.conn.close(c.code, closeReason(c, detail));
   }
 
@@ -336,13 +346,13 @@ export class Session {
   onClosed(): void {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.expiryTimer);
+    this.expiry.remove(this);
     for (const s of this.streams) {
       this.ctx.index.remove(s, this.format);
       this.ctx.metrics.subscriptions.dec({ kind: streamKind(s) });
     }
     this.streams.clear();
-    this.resuming.clear();
+    this._resuming?.clear();
   }
 
   /** Abuse accounting: repeated bad or rate-limited requests end the connection with 1008. */
