@@ -128,6 +128,21 @@ export function runE2eSuite(driver: Driver): void {
       expect(await gw.metric("gateway_events_in_total", { source: name })).toBe(4);
     }, 60_000);
 
+    test("messages naming a stream outside the configured ones, or nested too deep, are skipped and counted; the events after them arrive", async () => {
+      const { name, fx, gw } = await gatewayWith({ PAIRS: "btc_usdt,eth_usdt", MAX_PAYLOAD_DEPTH: "8" });
+      const alice = await client(gw, "alice");
+      await alice.subscribe(["trades.btc_usdt"]);
+      // One level for the payload object, eight for d: nine in all, over the limit of eight.
+      const deep = JSON.stringify({ pair: "btc_usdt", p: "1", q: "1", i: 99, d: JSON.parse("[".repeat(8) + "]".repeat(8)) });
+      await fx.produce(fx.origins.trades, [trade(0), trade(1, "zzz_usdt"), deep, trade(3)]);
+      await alice.waitData("trades.btc_usdt", 2);
+      await Bun.sleep(200);
+      expect(alice.data("trades.btc_usdt").map((f) => f.data.i)).toEqual([0, 3]);
+      const skipped = (reason: string) => gw.metric("gateway_events_skipped_total", { source: name, reason });
+      await waitUntil(async () => (await skipped("unknown_stream")) === 1 && (await skipped("too_deep")) === 1, 5000, "both skips counted");
+      expect(await gw.metric("gateway_events_in_total", { source: name })).toBe(2);
+    }, 60_000);
+
     test(
       driver.positional
         ? `broker restart mid-stream (${driver.service} stopped and started): no loss, no repeat`
