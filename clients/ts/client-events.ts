@@ -1,3 +1,5 @@
+import type { OrderBook } from "../../protocol/book/order-book.ts";
+import type { BookResyncInfo } from "./book-keeper.ts";
 import type { GatewayClientError } from "./client-error.ts";
 import type { ControlMessage, DataFrame, Format, FrameMeta, FrameOf, ResumedAck, ResumeUnavailable } from "./types.ts";
 
@@ -50,6 +52,8 @@ export interface ClientEvents {
   duplicate: [info: { stream: string; seq: number; last: number }];
   resumed: [ack: ResumedAck];
   resumeUnavailable: [info: ResumeUnavailable];
+  /** A kept book (`book()`) had a gap or a checksum mismatch: it was dropped and a snapshot requested. */
+  bookResync: [info: BookResyncInfo];
   error: [err: GatewayClientError];
 }
 
@@ -62,6 +66,19 @@ export interface Subscription<S extends string> {
   /** Resolves when every stream is acknowledged (subscribed or resumed); rejects when one is refused. */
   readonly ready: Promise<void>;
   /** Removes this handler; a stream with no handler left is unsubscribed. */
+  unsubscribe(): void;
+}
+
+/** What `book()` returns: the live book of one depth stream. */
+export interface BookSubscription {
+  readonly stream: string;
+  /** The book, updated in place; trust it while `synced`. */
+  readonly book: OrderBook;
+  /** True from a verified snapshot until a gap or mismatch (then until the next snapshot). */
+  readonly synced: boolean;
+  /** Times this book was dropped and re-requested. */
+  readonly resyncs: number;
+  readonly ready: Promise<void>;
   unsubscribe(): void;
 }
 
@@ -78,4 +95,6 @@ export interface ClientStats {
   resumeUnavailable: number;
   /** Connections opened. */
   connects: number;
+  /** Books dropped and re-requested after a gap or a checksum mismatch. */
+  bookResyncs: number;
 }

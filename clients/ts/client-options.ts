@@ -23,6 +23,8 @@ export interface GatewayClientOptions {
   url: string;
   /** Wire format; the app sees the same objects either way. Default "json". */
   format?: Format;
+  /** Levels per side the gateway's book checksum covers (its BOOK_CHECKSUM_DEPTH). Default 25. */
+  bookChecksumDepth?: number;
   /** Bearer token (JWT) for the first connect. */
   token?: string;
   /**

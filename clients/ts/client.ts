@@ -17,8 +17,12 @@
  *   `reconnectOnKick`, nor after a server 1000; 4003 (token expired) refreshes the token first.
  */
 import { MAX_STREAMS_PER_REQUEST } from "../../protocol/requests.ts";
+import { isDepthFamily, isDepthSnapshot } from "../../protocol/book/depth-payload.ts";
+import type { OrderBook } from "../../protocol/book/order-book.ts";
+import type { DepthData } from "../../protocol/frames.ts";
+import { BookKeeper, type BookResyncInfo } from "./book-keeper.ts";
 import { GatewayClientError } from "./client-error.ts";
-import type { ClientEvents, ClientStats, ConnectionState, FrameHandler, Subscription } from "./client-events.ts";
+import type { BookSubscription, ClientEvents, ClientStats, ConnectionState, FrameHandler, Subscription } from "./client-events.ts";
 import type { GatewayClientOptions } from "./client-options.ts";
 import { decodeMessage, type Decoded } from "./codec.ts";
 import { Connection } from "./connection.ts";
@@ -48,7 +52,7 @@ import {
 /** The typed gateway client: subscriptions, reconnect and resume, requests, snapshot and replay. */
 export class GatewayClient extends Emitter<ClientEvents> {
   readonly format: Format;
-  readonly stats: ClientStats = { frames: 0, delivered: 0, duplicates: 0, gaps: 0, resumes: 0, resumeUnavailable: 0, connects: 0 };
+  readonly stats: ClientStats = { frames: 0, delivered: 0, duplicates: 0, gaps: 0, resumes: 0, resumeUnavailable: 0, connects: 0, bookResyncs: 0 };
 
   private readonly opts: GatewayClientOptions;
   private readonly conn: Connection;
@@ -143,6 +147,42 @@ export class GatewayClient extends Emitter<ClientEvents> {
       },
     };
   }
+
+  /**
+   * Keeps the order book of a depth stream (`depth.<pair>`, `depth.<pair>@100ms`, `depth5.<pair>`,
+   * `depth20.<pair>`): snapshot, then diffs, the checksum checked after every frame. On a gap or a
+   * mismatch the book is re-requested by itself and "bookResync" is emitted; `onChange` gets the
+   * book after every verified frame.
+   */
+  book(stream: string, onChange?: (book: OrderBook, frame: DataFrame<DepthData>) => void): BookSubscription {
+    if (!isDepthFamily(stream)) throw new TypeError(`book: ${stream} is not a depth stream`);
+    const keeper = new BookKeeper(stream, this.bookHost, this.opts.bookChecksumDepth);
+    const sub = this.subscribe(stream, (f) => {
+      if (keeper.onFrame(f as DataFrame<DepthData>)) onChange?.(keeper.book, f as DataFrame<DepthData>);
+    });
+    return {
+      stream,
+      book: keeper.book,
+      get synced() {
+        return keeper.synced;
+      },
+      get resyncs() {
+        return keeper.resyncs;
+      },
+      ready: sub.ready,
+      unsubscribe: () => sub.unsubscribe(),
+    };
+  }
+
+  private readonly bookHost = {
+    requestSnapshot: (stream: string) => {
+      if (this.isOpen()) this.send({ action: "subscribe", streams: [stream], id: this.requests.nextId() });
+    },
+    resync: (info: BookResyncInfo) => {
+      this.stats.bookResyncs++;
+      this.emit("bookResync", info);
+    },
+  };
 
   /** Unsubscribes streams whatever subscriptions they have; their positions are forgotten. */
   unsubscribe(streams: string | readonly string[]): Promise<void> {
@@ -285,7 +325,9 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private onData(frame: DataFrame, d: Decoded, receivedAt: number): void {
     const st = this.streams.get(frame.stream);
     if (!st) return; // in flight after an unsubscribe
-    switch (this.streams.arrival(st, frame)) {
+    // A book snapshot replaces everything before it: it is the new baseline, whatever came before.
+    const snapshot = isDepthFamily(frame.stream) && isDepthSnapshot(frame.data);
+    switch (snapshot ? "next" : this.streams.arrival(st, frame)) {
       case "duplicate":
         this.stats.duplicates++;
         this.emit("duplicate", { stream: st.stream, seq: frame.seq, last: st.last! });
@@ -305,7 +347,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
       case "next":
         break;
     }
-    st.last = frame.seq;
+    st.last = frame.seq > 0 ? frame.seq : undefined;
     this.stats.delivered++;
     const meta: FrameMeta = { receivedAt, size: d.size, replay: st.resuming };
     if (d.gatewayTs !== undefined) {

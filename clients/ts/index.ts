@@ -11,7 +11,9 @@
  */
 export { GatewayClient } from "./client.ts";
 export { GatewayClientError, type ClientErrorKind } from "./client-error.ts";
-export type { ClientEvents, ClientStats, CloseInfo, ConnectionState, FrameHandler, GapInfo, StateInfo, Subscription } from "./client-events.ts";
+export type { BookResyncInfo } from "./book-keeper.ts";
+export { OrderBook } from "../../protocol/book/order-book.ts";
+export type { BookSubscription, ClientEvents, ClientStats, CloseInfo, ConnectionState, FrameHandler, GapInfo, StateInfo, Subscription } from "./client-events.ts";
 export type { GatewayClientOptions, TokenRequest, WebSocketCtor } from "./client-options.ts";
 export { PROTOCOL_FB, PROTOCOL_JSON } from "./socket.ts";
 export { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from "./backoff.ts";
