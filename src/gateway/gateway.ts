@@ -165,7 +165,8 @@ export class Gateway {
       hostname: this.cfg.host,
       port: this.cfg.port,
       reusePort: this.cfg.reusePort,
-      fetch: (req, server) => this.fetch(req, server),
+      routes: this.fixedRoutes(),
+      fetch: (req) => this.fetch(req),
       error: (err) => {
         this.log.error("http_error", { error: err.message });
         return httpError(500, "internal", "internal error");
@@ -244,31 +245,43 @@ export class Gateway {
     });
   }
 
-  private async fetch(req: Request, server: Server<UpgradeData>): Promise<Response | undefined> {
+  /** 431 when the request line and headers are over MAX_HEADER_BYTES; checked on every route. */
+  private headTooLarge(req: Request): Response | undefined {
     const max = this.cfg.limits.maxHeaderBytes;
-    if (req.url.length > max || requestHeadBytes(req) > max) {
-      if (new URL(req.url).pathname === "/ws") this.metrics.upgradesRejected.inc({ reason: "headers_too_large" });
-      return httpError(431, "headers_too_large", `request line and headers over ${max} bytes`);
-    }
+    if (req.url.length <= max && requestHeadBytes(req) <= max) return undefined;
+    if (new URL(req.url).pathname === "/ws") this.metrics.upgradesRejected.inc({ reason: "headers_too_large" });
+    return httpError(431, "headers_too_large", `request line and headers over ${max} bytes`);
+  }
+
+  /**
+   * The gateway's own endpoints, matched by Bun.serve's router; what other layers mount
+   * (`routes`: admin API, pages) and the 404 go through fetch().
+   */
+  private fixedRoutes() {
+    type Handler = (req: Request, server: Server<UpgradeData>) => Response | undefined | Promise<Response | undefined>;
+    const guarded = (h: Handler) => (req: Request, server: Server<UpgradeData>) => (this.headTooLarge(req) ?? h(req, server)) as Response | Promise<Response>;
+    const streamHttp: Handler = (req) => this.streamHttp.handle(req, new URL(req.url));
+    return {
+      "/ws": guarded((req, server) => (this.draining ? httpError(503, "draining", "gateway is shutting down") : this.upgrade.handle(req, new URL(req.url), server))),
+      "/healthz": guarded(() => json({ status: "ok" })),
+      "/readyz": guarded(() => {
+        const r = this.readiness();
+        return json({ status: r.ready ? "ready" : "not_ready", ...r }, r.ready ? 200 : 503);
+      }),
+      "/metrics": guarded(async () => {
+        this.metrics.connections.set(this.sessions.size);
+        return new Response(await this.metrics.render(), { headers: { "content-type": this.metrics.registry.contentType } });
+      }),
+      "/publish": guarded((req) => handlePublish(req, { adminToken: this.cfg.adminToken, source: this.embedded, known: this.policy, metrics: this.metrics, maxDepth: this.cfg.limits.maxPayloadDepth })),
+      "/snapshot/*": guarded(streamHttp),
+      "/replay/*": guarded(streamHttp),
+    };
+  }
+
+  private async fetch(req: Request): Promise<Response | undefined> {
+    const tooLarge = this.headTooLarge(req);
+    if (tooLarge) return tooLarge;
     const url = new URL(req.url);
-    const path = url.pathname;
-    if (path === "/ws") {
-      if (this.draining) return httpError(503, "draining", "gateway is shutting down");
-      return this.upgrade.handle(req, url, server);
-    }
-    if (path === "/healthz") return json({ status: "ok" });
-    if (path === "/readyz") {
-      const r = this.readiness();
-      return json({ status: r.ready ? "ready" : "not_ready", ...r }, r.ready ? 200 : 503);
-    }
-    if (path === "/metrics") {
-      this.metrics.connections.set(this.sessions.size);
-      return new Response(await this.metrics.render(), { headers: { "content-type": this.metrics.registry.contentType } });
-    }
-    if (path === "/publish") {
-      return handlePublish(req, { adminToken: this.cfg.adminToken, source: this.embedded, known: this.policy, metrics: this.metrics, maxDepth: this.cfg.limits.maxPayloadDepth });
-    }
-    if (path.startsWith("/snapshot/") || path.startsWith("/replay/")) return this.streamHttp.handle(req, url);
     for (const r of this.routes) {
       const res = await r(req, url);
       if (res) return res;
