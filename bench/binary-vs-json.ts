@@ -5,7 +5,7 @@
  *   ./node_modules/.bin/bun bench/binary-vs-json.ts [--clients 2000] [--rates 25,50,75,100,150,200,300,400]
  *       [--seconds 3] [--mode client|raw] [--depth-levels 10]
  *
- * One in-process gateway (memory log, simulator off). Half the clients negotiate `cex.v1.fb`, half
+ * One in-process gateway (memory log, simulator off). Half the clients negotiate `cex.v2.fb`, half
  * `cex.v1.json`; each format's clients run in their own Worker thread, so each format has its own
  * event loop and neither decodes on the gateway's thread. Every client subscribes to the same three
  * streams (trades.btc_usdt, depth.btc_usdt with --depth-levels levels a side, ticker.btc_usdt), so
@@ -95,7 +95,7 @@ function workerMain(): void {
         }
         await Promise.all(opened);
       } else {
-        const proto = m.format === "fb" ? "cex.v1.fb" : "cex.v1.json";
+        const proto = m.format === "fb" ? "cex.v2.fb" : "cex.v1.json";
         const acks: Promise<void>[] = [];
         for (let i = 0; i < m.clients; i++) {
           const ws = new WebSocket(m.url, [proto, `bearer.${m.token}`]);
@@ -136,7 +136,7 @@ function workerMain(): void {
         if (t + BUCKET_MS <= m.to) buckets.delete(k);
       }
       const stats = clients.reduce((a, c) => ({ duplicates: a.duplicates + c.stats.duplicates, gaps: a.gaps + c.stats.gaps }), { duplicates: 0, gaps: 0 });
-      post({ cmd: "report", format: clients[0]?.format ?? (sockets[0]?.protocol === "cex.v1.fb" ? "fb" : "json"), frames, bytes, lat, reconnects, ...stats });
+      post({ cmd: "report", format: clients[0]?.format ?? (sockets[0]?.protocol === "cex.v2.fb" ? "fb" : "json"), frames, bytes, lat, reconnects, ...stats });
     } else if (m.cmd === "close") {
       for (const c of clients) c.close();
       for (const s of sockets) s.close();

@@ -58,10 +58,10 @@ export function buildRawJson(json: string): number {
 }
 
 /** Finishes the root Frame around `body` and returns a copy of the bytes. */
-export function finishFrame(bodyType: fb.FrameBody, body: number): Uint8Array {
+export function finishFrame(bodyType: fb.FrameBody, body: number, schemaVersion = FB_SCHEMA_VERSION): Uint8Array {
   const b = encoderState.builder;
   fb.Frame.startFrame(b);
-  fb.Frame.addSchemaVersion(b, FB_SCHEMA_VERSION); // 2: written (the default, absent, means 1)
+  fb.Frame.addSchemaVersion(b, schemaVersion); // 2 is written; 1, the default, costs nothing
   fb.Frame.addBodyType(b, bodyType);
   fb.Frame.addBody(b, body);
   return finishRoot(fb.Frame.endFrame(b));

@@ -8,6 +8,7 @@ import type { ControlFrame } from "../../protocol/frames.ts";
 import type { RequestId } from "../../protocol/requests.ts";
 import { IdKind } from "../../protocol/generated/cexws/frames/id-kind.ts";
 import * as fb from "../../protocol/generated/frames_generated.ts";
+import { FB_SCHEMA_VERSION } from "../../protocol/fb/schema.ts";
 import { buildRawJson, encoderState, finishFrame, str } from "./fb-builder.ts";
 import { isInt, isObj, isStr, isUint, keyCount, setCheckWellFormed, type Obj } from "./fb-payload-checks.ts";
 
@@ -105,17 +106,20 @@ function buildControl(m: unknown): [fb.FrameBody, number] | null {
 }
 
 /**
+ * `schemaVersion` 1 writes a frame a schema v1 reader accepts (control tables did not change): how
+ * a retired v1 client is told why it is closed.
+ *
  * The FlatBuffers frame of a control answer (subscribed, unsubscribed, list, pong, resumed,
  * error). One that has no typed table or carries other fields travels as RawJson, the JSON text.
  * `msg` is taken with JSON semantics (undefined fields dropped), exactly as encodeControlJson does.
  */
-export function encodeControlFb(msg: ControlFrame | object): Uint8Array {
+export function encodeControlFb(msg: ControlFrame | object, schemaVersion = FB_SCHEMA_VERSION): Uint8Array {
   const json = JSON.stringify(msg);
   const m: unknown = JSON.parse(json);
   encoderState.builder.clear();
   setCheckWellFormed(true); // control answers are rare: check every string
   const typed = buildControl(m);
-  if (typed !== null) return finishFrame(typed[0], typed[1]);
+  if (typed !== null) return finishFrame(typed[0], typed[1], schemaVersion);
   encoderState.builder.clear(); // drop anything a half-fitting answer may have written
-  return finishFrame(fb.FrameBody.RawJson, buildRawJson(json));
+  return finishFrame(fb.FrameBody.RawJson, buildRawJson(json), schemaVersion);
 }

@@ -291,6 +291,14 @@ export class Gateway {
 
   private onOpen(ws: ServerWebSocket<UpgradeData>): void {
     const d = ws.data;
+    if (d.retiredSchema !== undefined) {
+      // A schema v1 reader cannot decode our frames: tell it, in a frame it can read, and close.
+      const message = "this gateway sends FlatBuffers schema v2 (subprotocol cex.v2.fb); this client reads schema v1: upgrade it, or use cex.v1.json";
+      ws.send(encodeControlFb({ event: "error", code: "unsupported_version", message }, 1));
+      ws.close(CLOSE.normal.code, "unsupported schema v1: use cex.v2.fb");
+      this.metrics.upgradesRejected.inc({ reason: "schema_v1" });
+      return;
+    }
     const session = new Session(new BunConnection(ws), { id: this.sessions.newId(), identity: d.identity, format: d.format, remoteAddress: d.ip }, this.ctx);
     d.session = session;
     this.sessions.add(session);

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import { PROTOCOL_FB, PROTOCOL_JSON, type WireFormat } from "../../protocol/wire.ts";
+import { PROTOCOL_FB, PROTOCOL_FB_V1, PROTOCOL_JSON, type WireFormat } from "../../protocol/wire.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { Logger } from "../util/logger.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
@@ -14,6 +14,8 @@ export interface UpgradeData {
   identity: Identity;
   format: WireFormat;
   ip: string;
+  /** The client offered only a retired FlatBuffers schema (PROTOCOL_FB_V1): told so and closed on open. */
+  retiredSchema?: 1;
   /** Filled in by the open handler. */
   session?: Session;
 }
@@ -57,11 +59,14 @@ export class UpgradeHandler {
     }
     // Browsers fail the handshake unless one offered subprotocol is echoed back.
     const offered = creds.protocols.length > 0 || creds.tokenProtocol !== undefined;
-    const proto = creds.protocols.includes(format === "fb" ? PROTOCOL_FB : PROTOCOL_JSON)
-      ? format === "fb" ? PROTOCOL_FB : PROTOCOL_JSON
-      : offered ? creds.protocols[0] ?? creds.tokenProtocol : undefined;
+    const retired = format === "fb" && !creds.protocols.includes(PROTOCOL_FB) && creds.protocols.includes(PROTOCOL_FB_V1);
+    const proto = retired
+      ? PROTOCOL_FB_V1
+      : creds.protocols.includes(format === "fb" ? PROTOCOL_FB : PROTOCOL_JSON)
+        ? format === "fb" ? PROTOCOL_FB : PROTOCOL_JSON
+        : offered ? creds.protocols[0] ?? creds.tokenProtocol : undefined;
     const ok = server.upgrade(req, {
-      data: { identity, format, ip },
+      data: retired ? { identity, format, ip, retiredSchema: 1 } : { identity, format, ip },
       headers: proto ? { "Sec-WebSocket-Protocol": proto } : undefined,
     });
     if (!ok) {
@@ -82,6 +87,7 @@ export class UpgradeHandler {
 export function negotiateFormat(protocols: string[], url: URL): WireFormat | undefined {
   const q = url.searchParams.get("format");
   if (q !== null) return q === "fb" || q === "json" ? q : undefined;
+  if (protocols.includes(PROTOCOL_FB_V1) && !protocols.includes(PROTOCOL_FB) && !protocols.includes(PROTOCOL_JSON)) return "fb";
   if (protocols.includes(PROTOCOL_FB) && !protocols.includes(PROTOCOL_JSON)) return "fb";
   if (protocols.includes(PROTOCOL_FB) && protocols.indexOf(PROTOCOL_FB) < protocols.indexOf(PROTOCOL_JSON)) return "fb";
   return "json";

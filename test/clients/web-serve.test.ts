@@ -36,7 +36,7 @@ test("mountWebApp serves the page, its bundle and its CSS under /app; other path
   const js = (await get(gw.routes, "/app/app.js"))!;
   expect(js.headers.get("content-type")).toContain("javascript");
   const code = await js.text();
-  expect(code).toContain("cex.v1.fb");
+  expect(code).toContain("cex.v2.fb");
   expect(code).not.toMatch(/from\s*["']node:|require\(["']node:/);
   expect((await get(gw.routes, "/app/app.css"))!.headers.get("content-type")).toContain("text/css");
   expect(await get(gw.routes, "/ws")).toBeUndefined();

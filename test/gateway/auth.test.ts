@@ -2,6 +2,8 @@
  * Authentication at the upgrade: every way of presenting a credential, every key kind, and every
  * way a credential is refused (HTTP 401 with a short JSON reason, no socket opened).
  */
+import * as flatbuffers from "flatbuffers";
+import * as fb from "../../protocol/generated/frames_generated.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import * as jose from "jose";
 import fs from "node:fs";
@@ -98,9 +100,27 @@ describe("token transports", () => {
     raw.destroy();
   });
 
-  test("cex.v1.fb selects FlatBuffers: echoed, and frames are binary", async () => {
-    const c = await TestClient.connect(hs.wsUrl(), { token: await tokenFor("frank"), protocols: ["cex.v1.fb"] });
-    expect(c.protocol).toBe("cex.v1.fb");
+  test("a FlatBuffers schema v1 client (cex.v1.fb) is told, in a frame it can read, to upgrade, and closed 1000", async () => {
+    const ws = new WebSocket(hs.wsUrl(), ["cex.v1.fb", `bearer.${await tokenFor("frank")}`]);
+    ws.binaryType = "arraybuffer";
+    const got: Uint8Array[] = [];
+    ws.onmessage = (e) => got.push(new Uint8Array(e.data as ArrayBuffer));
+    const closed = await new Promise<{ code: number; reason: string }>((r) => (ws.onclose = (e) => r({ code: e.code, reason: e.reason })));
+    expect(ws.protocol).toBe("cex.v1.fb");
+    expect(closed.code).toBe(1000);
+    expect(closed.reason).toContain("cex.v2.fb");
+    expect(got.length).toBe(1);
+    // schema_version absent (1): a v1 reader accepts it and reads an error naming both versions.
+    expect(fb.Frame.getRootAsFrame(new flatbuffers.ByteBuffer(got[0]!)).schemaVersion()).toBe(1);
+    const e = decodeFrameFb(got[0]!) as any;
+    expect(e).toMatchObject({ event: "error", code: "unsupported_version" });
+    expect(e.message).toContain("schema v2");
+    expect(e.message).toContain("schema v1");
+  });
+
+  test("cex.v2.fb selects FlatBuffers: echoed, and frames are binary", async () => {
+    const c = await TestClient.connect(hs.wsUrl(), { token: await tokenFor("frank"), protocols: ["cex.v2.fb"] });
+    expect(c.protocol).toBe("cex.v2.fb");
     c.send({ action: "subscribe", streams: ["orders.frank"], id: 7 });
     await c.waitFor((f) => f.binary !== undefined);
     hs.publish([{ stream: "orders.frank", data: { orderId: 1, status: "new" } }]);
