@@ -20,6 +20,7 @@ const RULES: { files: string; may: string[]; why: string }[] = [
   { files: "src/codec/", may: ["protocol/", "src/util/", "src/codec/"], why: "codec sits on the protocol" },
   { files: "src/log/", may: ["protocol/", "src/util/", "src/log/"], why: "log sits on the protocol" },
   { files: "src/config/", may: ["protocol/", "src/util/", "src/config/"], why: "config is pure functions over plain data" },
+  { files: "src/books/", may: ["protocol/", "src/util/", "src/codec/", "src/log/", "src/books/"], why: "order books sit on codec and log" },
   {
     files: "src/sources/",
     may: ["protocol/", "src/util/", "src/codec/", "src/log/", "src/config/", "src/sources/"],
@@ -32,7 +33,7 @@ const RULES: { files: string; may: string[]; why: string }[] = [
   },
   {
     files: "src/gateway/",
-    may: ["protocol/", "src/util/", "src/codec/", "src/log/", "src/config/", "src/metrics/", "src/sources/source.ts", "src/sources/routing/message-router.ts", "src/gateway/"],
+    may: ["protocol/", "src/util/", "src/codec/", "src/log/", "src/config/", "src/books/", "src/metrics/", "src/sources/source.ts", "src/sources/routing/message-router.ts", "src/gateway/"],
     why: "the gateway imports neither admin nor concrete sources (main wires them); it knows sources through the Source and MessageRouter interfaces",
   },
   {
