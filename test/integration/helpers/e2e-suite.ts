@@ -264,9 +264,10 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
 
   /** Kills A under its client, reconnects the client to B and resumes; returns the new connection. */
   async function failOver(a: ChildGateway, b: ChildGateway, first: WsClient, epoch: string, expectedEpoch: string) {
-    const lastSeq = first.data(stream).at(-1)!.seq;
     await a.kill9();
     expect(await first.closed).toBe(1006);
+    // Read the position only now: frames A sent between the read and the kill still arrive.
+    const lastSeq = first.data(stream).at(-1)!.seq;
     const second = await client(b, "alice");
     const answers = await second.resume({ [stream]: lastSeq }, { [stream]: epoch });
     expect(answers).toHaveLength(1);
@@ -302,9 +303,10 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
     const p1 = await fx.produce(fx.origins.trades, batch(0, 100));
     await first.waitData(stream, 100);
     const epoch = await first.epochOf(stream);
-    const lastSeq = first.data(stream).at(-1)!.seq;
     await a.kill9();
     expect(await first.closed).toBe(1006);
+    // Read the position only now: frames A sent between the read and the kill still arrive.
+    const lastSeq = first.data(stream).at(-1)!.seq;
     // Produced while no gateway runs; then B starts reading only what is new.
     const p2 = await fx.produce(fx.origins.trades, batch(100, 100));
     const b = await ChildGateway.spawn("B", cfg);
@@ -332,9 +334,10 @@ function crossGatewaySuite(driver: Driver, sourceName: () => string): void {
     const expectedEpoch = `src:${name}:${fx.origins.trades}`;
     await waitUntil(async () => (await b.snapshot(stream))?.seq === p1.at(-1), 30_000, "B to log the first batch");
     // B's log now ends far past the client's position.
-    const lastSeq = first.data(stream).at(-1)!.seq;
     await a.kill9();
     expect(await first.closed).toBe(1006);
+    // Read the position only now: frames A sent between the read and the kill still arrive.
+    const lastSeq = first.data(stream).at(-1)!.seq;
     const p2 = await fx.produce(fx.origins.trades, batch(100, 200));
     await waitUntil(async () => (await b.snapshot(stream))?.seq === p2.at(-1), 30_000, "B to log the second batch");
     const second = await client(b, "alice");
