@@ -80,8 +80,8 @@ const rows: string[][] = [];
 const started = Date.now();
 for (const [name, base] of cases) {
   const evs = Array.from({ length: 1024 }, (_, i) => ({ ...base, seq: base.seq + i, prev: base.prev + i }));
-  const jsonFrames = evs.map(encodeDataFrameJson);
-  const fbFrames = evs.map(encodeDataFrameFb);
+  const jsonFrames = evs.map((ev) => encodeDataFrameJson(ev));
+  const fbFrames = evs.map((ev) => encodeDataFrameFb(ev));
   const jsonBytes = utf8.encode(jsonFrames[0]!).length;
   const fbBytes = fbFrames[0]!.length;
 

@@ -77,6 +77,10 @@ export interface DataFrame<D = unknown> {
   stream: string;
   seq: number;
   prev: number;
+  /** Signed frames (protocol/signature.ts): the signing key's id. */
+  kid?: string;
+  /** Signed frames: base64url Ed25519 signature over stream, seq and the data text. */
+  sig?: string;
   data: D;
 }
 

@@ -1,7 +1,7 @@
 import type { GatewayError } from "./types.ts";
 
 /** What went wrong, for an error of the client. */
-export type ClientErrorKind = "gateway" | "decode" | "token" | "heartbeat" | "connect" | "http" | "closed";
+export type ClientErrorKind = "gateway" | "decode" | "token" | "heartbeat" | "connect" | "http" | "closed" | "signature";
 
 /** An error reported through the "error" event or a rejected promise. */
 export class GatewayClientError extends Error {

@@ -61,6 +61,14 @@ export interface GatewayClientOptions {
   onResumeUnavailable?: (info: ResumeUnavailable) => void;
   /** Positions to resume from on the first connect (e.g. persisted by a previous page load). */
   positions?: Record<string, Position>;
+  /**
+   * Signed private frames (`sig`/`kid`) are verified with the keys of `GET /realtime/keys`; one
+   * that does not verify is an "error" event (kind "signature"), never data. With
+   * `requireSignatures`, a private (`orders.*`) frame without a signature is such an error too.
+   * Default: verify, do not require.
+   */
+  verifySignatures?: boolean;
+  requireSignatures?: boolean;
   /** HTTP base for snapshot/replay; default derived from `url` (ws -> http, without the `/ws` path). */
   httpUrl?: string;
   /** WebSocket implementation; default the global one. */

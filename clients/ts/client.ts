@@ -31,6 +31,7 @@ import { getJson, httpBase } from "./http.ts";
 import { PendingRequests, type RequestKind } from "./pending-requests.ts";
 import { StreamTracker, type AnyHandler, type StreamState } from "./stream-tracker.ts";
 import { jwtExp, TokenRefresher } from "./token-refresher.ts";
+import { SignatureVerifier, type SigningJwk } from "./signature-verifier.ts";
 import {
   isDataFrame,
   type ClientRequest,
@@ -59,6 +60,10 @@ export class GatewayClient extends Emitter<ClientEvents> {
   private readonly streams: StreamTracker;
   private readonly requests = new PendingRequests();
   private readonly refresher?: TokenRefresher;
+  private readonly verifier?: SignatureVerifier;
+  /** Messages wait here behind a signature being verified, so everything stays in arrival order. */
+  private inbound?: Promise<void>;
+  private inboundPending = 0;
 
   constructor(opts: GatewayClientOptions) {
     super();
@@ -81,6 +86,7 @@ export class GatewayClient extends Emitter<ClientEvents> {
       ping: () => void this.request<number>("ping", (id) => ({ action: "ping", id })).catch(() => {}),
     });
     this.streams = new StreamTracker(opts.positions);
+    if (opts.verifySignatures !== false) this.verifier = new SignatureVerifier(() => this.http<{ keys: SigningJwk[] }>("/realtime/keys"));
     const getToken = opts.getToken;
     const lead = opts.refreshAheadMs ?? 30_000;
     if (getToken && lead > 0) {
@@ -318,8 +324,34 @@ export class GatewayClient extends Emitter<ClientEvents> {
     }
     const f = d.frame;
     if (f === null || typeof f !== "object") return;
+    const check = isDataFrame(f) ? this.signatureCheck(f, d) : undefined;
+    if (!check && this.inboundPending === 0) return this.dispatchFrame(f, d, receivedAt);
+    // Behind (or itself) a verification: queued, so nothing overtakes a frame being verified.
+    this.inboundPending++;
+    this.inbound = (this.inbound ?? Promise.resolve())
+      .then(async () => {
+        if (check && !(await check.catch(() => false))) {
+          const df = f as DataFrame;
+          this.emit("error", new GatewayClientError("signature", `${df.stream} seq ${df.seq}: ${d.signed ? "bad signature" : "missing signature"}; frame dropped`));
+          return;
+        }
+        this.dispatchFrame(f, d, receivedAt);
+      })
+      .finally(() => this.inboundPending--);
+  }
+
+  /** The verification a data frame needs: undefined for none, a promise of the verdict otherwise. */
+  private signatureCheck(f: DataFrame, d: Decoded): Promise<boolean> | undefined {
+    if (!this.verifier) return undefined;
+    if (d.signed) return this.verifier.verify(f.stream, f.seq, d.signed);
+    if (this.opts.requireSignatures && f.stream.startsWith("orders.")) return Promise.resolve(false);
+    if (f.sig !== undefined) return Promise.resolve(false); // a sig the wire format cannot tie to its data
+    return undefined;
+  }
+
+  private dispatchFrame(f: DataFrame | ControlMessage, d: Decoded, receivedAt: number): void {
     if (isDataFrame(f)) this.onData(f, d, receivedAt);
-    else this.onControl(f);
+    else this.onControl(f as ControlMessage);
   }
 
   private onData(frame: DataFrame, d: Decoded, receivedAt: number): void {

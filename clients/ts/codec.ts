@@ -4,7 +4,8 @@
  * generated from schema/frames.fbs) returns the very same objects from binary frames.
  * Browser-safe: it uses only the `flatbuffers` runtime and TextDecoder.
  */
-import { decodeFrameFb, readDataFrameTimesFb } from "../../protocol/fb/decoder.ts";
+import { decodeFrameFb, readDataFrameTimesFb, readSignedPartFb } from "../../protocol/fb/decoder.ts";
+import { signedPartOfJson, type SignedPart } from "../../protocol/signature.ts";
 import type { AnyFrame } from "./types.ts";
 
 export { decodeFrameFb, readDataFrameTimesFb } from "../../protocol/fb/decoder.ts";
@@ -18,6 +19,8 @@ export interface Decoded {
   /** FlatBuffers data frames only. */
   gatewayTs?: number;
   sourceTs?: number;
+  /** Signed data frames: what the signature covers (protocol/signature.ts). */
+  signed?: SignedPart;
 }
 
 const textDecoder = new TextDecoder();
@@ -34,13 +37,18 @@ export function messageBytes(data: unknown): Uint8Array | undefined {
  * nothing else in binary). Throws on a malformed frame.
  */
 export function decodeMessage(data: string | ArrayBuffer | ArrayBufferView): Decoded {
-  if (typeof data === "string") return { frame: JSON.parse(data) as AnyFrame, size: data.length };
+  if (typeof data === "string") {
+    const frame = JSON.parse(data) as AnyFrame;
+    const signed = frame !== null && typeof frame === "object" && "sig" in frame ? signedPartOfJson(data, frame) : undefined;
+    return signed ? { frame, size: data.length, signed } : { frame, size: data.length };
+  }
   const bytes = messageBytes(data);
   if (!bytes) throw new TypeError("decodeMessage: unsupported message data (set binaryType = \"arraybuffer\")");
   const frame = decodeFrameFb(bytes) as AnyFrame;
   if ("seq" in frame && !("event" in frame)) {
     const t = readDataFrameTimesFb(bytes);
-    if (t) return { frame, size: bytes.length, gatewayTs: t.gatewayTs, sourceTs: t.sourceTs };
+    const signed = "sig" in frame ? readSignedPartFb(bytes) : undefined;
+    if (t) return { frame, size: bytes.length, gatewayTs: t.gatewayTs, sourceTs: t.sourceTs, ...(signed ? { signed } : {}) };
   }
   return { frame, size: bytes.length };
 }

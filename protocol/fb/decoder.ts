@@ -4,6 +4,7 @@
  * client and the server's tests; browser-safe (the `flatbuffers` runtime and TextDecoder only).
  */
 import * as flatbuffers from "flatbuffers";
+import type { SignedPart } from "../signature.ts";
 import type { DataFrame, DecodedFrame, DepthData, DepthLevel, OrderData, Side, TickerData, TradeData } from "../frames.ts";
 import * as fb from "../generated/frames_generated.ts";
 import { bookChecksum, pairLevels } from "../book/book-checksum.ts";
@@ -142,13 +143,36 @@ export function decodeFrameFb(bytes: Uint8Array): DecodedFrame {
     case fb.FrameBody.RawJson:
       return JSON.parse((frame.body(rawAcc) as fb.RawJson).json() ?? "null") as DecodedFrame;
     case fb.FrameBody.NONE:
-      return readDataFrameV2(frame); // schema v2: the data frame is the Frame itself
+      return withSignature(frame, readDataFrameV2(frame)); // schema v2: the data frame is the Frame itself
     default: {
       const control = readControlBody(frame, type);
       if (control === null) throw new Error(`decodeFrameFb: unsupported frame body type ${type} (newer schema?)`);
       return control;
     }
   }
+}
+
+/** `out` with the frame's `kid`/`sig` when it is signed: the JSON frame's keys, in its order (before data). */
+function withSignature(frame: fb.Frame, out: DataFrame): DataFrame {
+  const sig = frame.signatureArray();
+  if (!sig || sig.length === 0) return out;
+  return { stream: out.stream, seq: out.seq, prev: out.prev, kid: frame.keyId() ?? "", sig: base64url(sig), data: out.data };
+}
+
+/** The signed part of a FlatBuffers data frame (its raw_json data text), or undefined when unsigned. */
+export function readSignedPartFb(bytes: Uint8Array): SignedPart | undefined {
+  const frame = rootFrame(bytes);
+  if (frame.bodyType() !== fb.FrameBody.NONE) return undefined;
+  const sig = frame.signatureArray();
+  const data = frame.rawJson();
+  if (!sig || sig.length === 0 || data === null) return undefined;
+  return { kid: frame.keyId() ?? "", sig: base64url(sig), data };
+}
+
+function base64url(bytes: Uint8Array): string {
+  let bin = "";
+  for (let i = 0; i < bytes.length; i++) bin += String.fromCharCode(bytes[i]!);
+  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
 }
 
 /** sourceTs/gatewayTs of a FlatBuffers data frame (not part of the JSON shape); null otherwise. */

@@ -8,6 +8,7 @@ import * as fb from "../../protocol/generated/frames_generated.ts";
 import { add64, V2 } from "../../protocol/fb/fields.ts";
 import type { OrderData, Side, TickerData, TradeData } from "../../protocol/frames.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
+import type { FrameSignature } from "./frame-signature.ts";
 import { streamKind } from "../../protocol/stream-kind.ts";
 import { encoderState, finishRoot, str } from "./fb-builder.ts";
 import { buildDepth2 } from "./fb-depth-encoder.ts";
@@ -106,7 +107,7 @@ const TABLE = 3;
  * kind) and writes that kind's fixed-point payload, or `raw_json` with `ev.data` verbatim when it
  * does not fit. Throws TypeError when seq/prev are not non-negative safe integers.
  */
-export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
+export function encodeDataFrameFb(ev: StreamEvent, signature?: FrameSignature): Uint8Array {
   const seq = u64(ev.seq, "seq");
   const prev = u64(ev.prev, "prev");
   const sourceTs = ts64(ev.sourceTs);
@@ -120,7 +121,8 @@ export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
   let tableSlot = V2.rawJson;
   let payloadTs: number | undefined;
   let parsed: unknown;
-  const kind = streamKind(ev.stream);
+  // A signed frame carries the exact data text it was signed over: raw_json, never a typed payload.
+  const kind = signature ? "other" : streamKind(ev.stream);
   if (kind !== "other") {
     try {
       parsed = JSON.parse(data);
@@ -167,7 +169,13 @@ export function encodeDataFrameFb(ev: StreamEvent): Uint8Array {
     payloadTs = undefined;
   }
   const stream = str(ev.stream);
+  const sig = signature ? fb.Frame.createSignatureVector(b, signature.bytes) : 0;
+  const kid = signature ? str(signature.kid) : 0;
   fb.Frame.startFrame(b);
+  if (signature) {
+    fb.Frame.addSignature(b, sig);
+    fb.Frame.addKeyId(b, kid);
+  }
   // Write order decides the padding: the 4-byte offsets first re-align the string before them to
   // 8, so a trade frame has 2 bytes of padding instead of 10.
   b.addFieldOffset((V2.stream - 4) / 2, stream, 0);

@@ -1,4 +1,4 @@
-import { createPublicKey } from "node:crypto";
+import { createPrivateKey, createPublicKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { isValidStreamPattern } from "../../protocol/stream-name.ts";
 import { DEFAULT_MAX_PAYLOAD_DEPTH } from "../../protocol/json-depth.ts";
@@ -37,6 +37,25 @@ export interface AuthConfig {
   expiryGraceSec: number;
   /** How revocations reach every gateway (src/gateway/auth/revocation-channel.ts). */
   revocation: RevocationConfig;
+  /** Short-lived WebSocket tokens issued by `POST /realtime/token`. */
+  wsToken: {
+    /** HS256 secret shared by the gateways of a cluster; generated (this process only) when unset. */
+    secret: string;
+    secretGenerated: boolean;
+    ttlSec: number;
+  };
+}
+
+/** What `/realtime/*` tells clients and how private frames are signed. */
+export interface RealtimeConfig {
+  /** WebSocket URLs `GET /realtime/bootstrap` lists; default: this gateway's, from the request. */
+  wsUrls?: string[];
+  /** Ed25519 private key (PEM) signing `orders.<userId>` frames; unset = unsigned. */
+  signingKeyPem?: string;
+  /** Key id sent with each signature; default derived from the public key. */
+  signingKeyId?: string;
+  /** Older public keys still published by `/realtime/keys` (rotation): `kid=PEM or path`. */
+  previousPublicKeys: { kid: string; pem: string }[];
 }
 
 /** Where revocations travel: `none` keeps them in this process. */
@@ -123,6 +142,9 @@ export interface GatewayConfig {
   jwtSecretGenerated: boolean;
   streams: StreamsConfig;
   limits: LimitsConfig;
+  realtime: RealtimeConfig;
+  /** Peers (CIDRs) whose X-Forwarded-For is believed; empty = the peer address is the client. */
+  trustedProxies: string[];
   simulator: SimulatorConfig;
   depth: DepthConfig;
   log: LogConfig;
@@ -166,6 +188,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     if (!/^(HS|RS|PS|ES)(256|384|512)$|^EdDSA$/.test(alg)) r.problem(`JWT_ALGORITHMS: unsupported algorithm "${alg}"`);
   }
   const adminTokenEnv = r.str("ADMIN_TOKEN", "adminToken");
+  const wsTokenSecret = r.str("WS_TOKEN_SECRET", "auth.wsToken.secret");
+  const signingKey = r.str("SIGNING_KEY", "realtime.signingKey");
 
   const cfg: GatewayConfig = {
     host: r.str("HOST", "host") ?? "0.0.0.0",
@@ -193,7 +217,19 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
         ttlSec: r.int("REVOCATION_TTL_SEC", "auth.revocation.ttlSec", 86_400, 1, 90 * 86_400),
         name: r.str("REVOCATION_NAME", "auth.revocation.name") ?? "cexws-revocations",
       },
+      wsToken: {
+        secret: wsTokenSecret ?? randomSecret(),
+        secretGenerated: !wsTokenSecret,
+        ttlSec: r.int("WS_TOKEN_TTL_SEC", "auth.wsToken.ttlSec", 60, 5, 86_400),
+      },
     },
+    realtime: {
+      wsUrls: r.optList("PUBLIC_WS_URLS", "realtime.wsUrls"),
+      signingKeyPem: signingKey ? readPrivateKey(signingKey, r) : undefined,
+      signingKeyId: r.str("SIGNING_KEY_ID", "realtime.signingKeyId"),
+      previousPublicKeys: (r.optList("SIGNING_PREVIOUS_KEYS", "realtime.previousPublicKeys") ?? []).flatMap((entry) => previousKey(entry, r)),
+    },
+    trustedProxies: r.list("TRUSTED_PROXIES", "trustedProxies", []),
     jwtSecretGenerated,
     streams: {
       public: r.list("PUBLIC_STREAMS", "streams.public", ["trades.*", "depth.*", "depth5.*", "depth20.*", "ticker.*"]),
@@ -281,7 +317,8 @@ export function redactConfig(cfg: GatewayConfig): unknown {
   return {
     ...cfg,
     adminToken: "[redacted]",
-    auth: { ...cfg.auth, jwt: { ...cfg.auth.jwt, secret: hide(cfg.auth.jwt.secret) } },
+    auth: { ...cfg.auth, jwt: { ...cfg.auth.jwt, secret: hide(cfg.auth.jwt.secret) }, wsToken: { ...cfg.auth.wsToken, secret: "[redacted]" } },
+    realtime: { ...cfg.realtime, signingKeyPem: hide(cfg.realtime.signingKeyPem) },
   };
 }
 
@@ -306,16 +343,53 @@ function randomSecret(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString("base64url");
 }
 
-function readMaybeFile(value: string, r: Reader): string | undefined {
-  let pem = value;
-  if (!value.includes("-----BEGIN")) {
-    try {
-      pem = readFileSync(value, "utf8");
-    } catch (err) {
-      r.problem(`JWT_PUBLIC_KEY: not a PEM and not a readable file (${(err as Error).message})`);
-      return undefined;
-    }
+/** An Ed25519 private key, inline PEM or a path to one. */
+function readPrivateKey(value: string, r: Reader): string | undefined {
+  const pem = pemOrFile(value, "SIGNING_KEY", r);
+  if (pem === undefined) return undefined;
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== "ed25519") r.problem(`SIGNING_KEY: an Ed25519 key is required, got ${key.asymmetricKeyType}`);
+  } catch (err) {
+    r.problem(`SIGNING_KEY: not a valid PEM private key (${(err as Error).message})`);
+    return undefined;
   }
+  return pem;
+}
+
+/** `value` when it is a PEM, else the text of the file it names (a problem when unreadable). */
+function pemOrFile(value: string, name: string, r: Reader): string | undefined {
+  if (value.includes("-----BEGIN")) return value;
+  try {
+    return readFileSync(value, "utf8");
+  } catch (err) {
+    r.problem(`${name}: not a PEM and not a readable file (${(err as Error).message})`);
+    return undefined;
+  }
+}
+
+/** `kid=<PEM or path>` of an older signing key still published for verification. */
+function previousKey(entry: string, r: Reader): { kid: string; pem: string }[] {
+  const i = entry.indexOf("=");
+  if (i <= 0) {
+    r.problem(`SIGNING_PREVIOUS_KEYS: expected kid=<public key PEM or path>, got "${entry.slice(0, 40)}"`);
+    return [];
+  }
+  const kid = entry.slice(0, i);
+  let pem = entry.slice(i + 1);
+  try {
+    if (!pem.includes("-----BEGIN")) pem = readFileSync(pem, "utf8");
+    if (createPublicKey(pem).asymmetricKeyType !== "ed25519") throw new Error("not an Ed25519 key");
+  } catch (err) {
+    r.problem(`SIGNING_PREVIOUS_KEYS (${kid}): ${(err as Error).message}`);
+    return [];
+  }
+  return [{ kid, pem }];
+}
+
+function readMaybeFile(value: string, r: Reader): string | undefined {
+  const pem = pemOrFile(value, "JWT_PUBLIC_KEY", r);
+  if (pem === undefined) return undefined;
   // A key that does not parse would refuse every token at runtime; refuse the deploy instead.
   try {
     createPublicKey(pem);

@@ -1,8 +1,7 @@
-import { encodeDataFrameFb } from "../codec/flatbuffers-codec.ts";
-import { encodeDataFrameJson } from "../codec/json-codec.ts";
 import { streamKind, type StreamKind } from "../../protocol/stream-kind.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
+import { DataFrames } from "./data-frames.ts";
 import type { SubscriptionIndex } from "./subscription-index.ts";
 
 /** Bun's server.publish, narrowed so the fan-out can run against a fake in tests. */
@@ -34,6 +33,7 @@ export class Fanout {
     private readonly publisher: TopicPublisher,
     private readonly index: SubscriptionIndex,
     private readonly metrics: GatewayMetrics,
+    private readonly frames = new DataFrames(),
   ) {
     this.jsonBytes = metrics.bytesOut.labels({ format: "json" });
     this.fbBytes = metrics.bytesOut.labels({ format: "fb" });
@@ -54,13 +54,13 @@ export class Fanout {
       this.topics.set(ev.stream, t);
     }
     if (subs.json > 0) {
-      const frame = encodeDataFrameJson(ev);
+      const frame = this.frames.json(ev);
       this.publisher.publish(t.json, frame);
       t.jsonFrames.inc(subs.json);
       this.jsonBytes.inc(frame.length * subs.json);
     }
     if (subs.fb > 0) {
-      const frame = encodeDataFrameFb(ev);
+      const frame = this.frames.fb(ev);
       this.publisher.publish(t.fb, frame);
       t.fbFrames.inc(subs.fb);
       this.fbBytes.inc(frame.byteLength * subs.fb);

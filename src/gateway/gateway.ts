@@ -3,6 +3,9 @@ import { encodeControlFb } from "../codec/flatbuffers-codec.ts";
 import { encodeControlJson } from "../codec/json-codec.ts";
 import { bindingsRoutes } from "../admin/bindings-routes.ts";
 import { revocationRoutes } from "./revocation-http.ts";
+import { realtimeRoutes } from "./realtime-http.ts";
+import { DataFrames } from "./data-frames.ts";
+import { FrameSigner } from "./frame-signer.ts";
 import type { GatewayConfig } from "../config/config.ts";
 import type { LogStore } from "../log/log-store.ts";
 import { openLogStore } from "../log/open-log-store.ts";
@@ -112,7 +115,10 @@ export class Gateway {
     this.slow = new SlowClientPolicy(cfg.limits.sendBufferBytes, this.metrics, this.log);
     this.upgrade = new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), this.metrics, this.log);
     this.streamHttp = new StreamHttp(auth, this.policy, this.logs);
-    this.fanout = new Fanout({ publish: (t, f) => this.server?.publish(t, f) ?? 0 }, this.index, this.metrics);
+    const signer = cfg.realtime.signingKeyPem ? new FrameSigner(cfg.realtime.signingKeyPem, cfg.realtime.signingKeyId) : undefined;
+    // Private streams (orders.<userId>) are signed when a key is configured; public ones never.
+    const frames = new DataFrames(signer ? (ev) => (this.policy.isPrivate(ev.stream) ? signer.signatureFor(ev) : undefined) : undefined);
+    this.fanout = new Fanout({ publish: (t, f) => this.server?.publish(t, f) ?? 0 }, this.index, this.metrics, frames);
     this.sources = [this.embedded, ...(deps.sources ?? [])];
     this.router = new BindingRouter(cfg.bindings, () => new Set(this.sources.map((s) => s.name)), cfg.limits.maxPayloadDepth);
     this.pipeline = new EventPipeline(this.router, this.logs, this.fanout, this.metrics, this.log, this.policy);
@@ -134,6 +140,8 @@ export class Gateway {
         cfg.limits.sendBufferBytes / 2,
         cfg.limits.replayStallMs,
         new SourceReplay(this.pipeline.origins, () => this.sources, this.router),
+        undefined,
+        frames,
       ),
       authenticate: (token) => auth.authenticate({ token, protocols: [] }),
       expiryGraceMs: cfg.auth.expiryGraceSec * 1000,
@@ -141,6 +149,7 @@ export class Gateway {
     };
     this.routes.push(bindingsRoutes(this.router, cfg.adminToken, this.log));
     this.routes.push(revocationRoutes(this.revocations, cfg.adminToken, this.log));
+    this.routes.push(realtimeRoutes(auth, this.policy, cfg, signer));
     if (cfg.simulator.enabled) {
       this.simulator = new MarketSimulator(cfg.simulator, (batch) => this.embedded.publish(batch));
     }

@@ -1,5 +1,4 @@
-import { encodeDataFrameFb } from "../codec/flatbuffers-codec.ts";
-import { encodeDataFrameJson } from "../codec/json-codec.ts";
+import { DataFrames } from "./data-frames.ts";
 import type { LogStore, StreamLog } from "../log/log-store.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
@@ -65,6 +64,8 @@ export class ResumeService implements ResumeHandler {
     private readonly sourceReplay?: SourceReplay,
     /** Most events a source fallback may fill in for one resume. */
     private readonly maxSourceEvents = 100_000,
+    /** Encodes (and signs) replayed frames exactly as the live fan-out does. */
+    private readonly frames = new DataFrames(),
   ) {}
 
   epochOf(stream: string): string | undefined {
@@ -271,6 +272,6 @@ export class ResumeService implements ResumeHandler {
   }
 
   private encode(ev: StreamEvent, format: "json" | "fb"): string | Uint8Array {
-    return format === "json" ? encodeDataFrameJson(ev) : encodeDataFrameFb(ev);
+    return this.frames.encode(ev, format);
   }
 }

@@ -53,6 +53,28 @@ export class StreamPolicy implements KnownStreams {
     return "ok";
   }
 
+  /**
+   * What `who` may read, for `GET /realtime/bootstrap`: concrete names where they are known (the
+   * user's private streams, public streams of listed pairs), else patterns like `trades.*`.
+   */
+  readableBy(who: Identity): string[] {
+    const out = new Set<string>();
+    for (const p of this.patterns) {
+      if (p.private) {
+        if (who.userId !== undefined && (p.name === undefined || p.name === who.userId)) out.add(`${p.kind}.${who.userId}`);
+        continue;
+      }
+      if (p.name !== undefined) {
+        if (this.check(`${p.kind}.${p.name}`, who) === "ok") out.add(`${p.kind}.${p.name}`);
+        continue;
+      }
+      const pairs = who.pairs ?? (this.pairs ? [...this.pairs] : undefined);
+      if (!pairs) out.add(`${p.kind}.*`);
+      else for (const pair of pairs) if (this.check(`${p.kind}.${pair}`, who) === "ok") out.add(`${p.kind}.${pair}`);
+    }
+    return [...out];
+  }
+
   /** The pattern `stream` matches, if it names a stream that exists (whoever asks). */
   private known(stream: string): Pattern | undefined {
     const m = this.match(stream);

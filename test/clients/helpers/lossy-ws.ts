@@ -4,7 +4,10 @@
  */
 export type DropRule = (data: unknown) => boolean;
 
-export function lossyWebSocket(drop: DropRule): new (url: string, protocols?: string | string[]) => WebSocket {
+/** Changes an inbound message before the client sees it (tampering in transit). */
+export type RewriteRule = (data: unknown) => unknown;
+
+export function lossyWebSocket(drop: DropRule, rewrite?: RewriteRule): new (url: string, protocols?: string | string[]) => WebSocket {
   class LossyWebSocket {
     private readonly inner: WebSocket;
     onopen: ((ev: Event) => void) | null = null;
@@ -16,7 +19,8 @@ export function lossyWebSocket(drop: DropRule): new (url: string, protocols?: st
       this.inner = new WebSocket(url, protocols);
       this.inner.onopen = (e) => this.onopen?.(e);
       this.inner.onmessage = (e) => {
-        if (!drop(e.data)) this.onmessage?.(e);
+        if (drop(e.data)) return;
+        this.onmessage?.(rewrite ? ({ data: rewrite(e.data) } as MessageEvent) : e);
       };
       this.inner.onclose = (e) => this.onclose?.(e);
       this.inner.onerror = (e) => this.onerror?.(e);

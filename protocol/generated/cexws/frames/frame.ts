@@ -123,8 +123,37 @@ rawJson(optionalEncoding?:any):string|Uint8Array|null {
   return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
 }
 
+/**
+ * Signed private frames (protocol/signature.ts): Ed25519 signature over
+ * `<stream>\n<seq>\n<data text>`; such a frame carries its data as raw_json, the exact text signed.
+ */
+signature(index: number):number|null {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.readUint8(this.bb!.__vector(this.bb_pos + offset) + index) : 0;
+}
+
+signatureLength():number {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? this.bb!.__vector_len(this.bb_pos + offset) : 0;
+}
+
+signatureArray():Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 30);
+  return offset ? new Uint8Array(this.bb!.bytes().buffer, this.bb!.bytes().byteOffset + this.bb!.__vector(this.bb_pos + offset), this.bb!.__vector_len(this.bb_pos + offset)) : null;
+}
+
+/**
+ * Id of the signing key (GET /realtime/keys).
+ */
+keyId():string|null
+keyId(optionalEncoding:flatbuffers.Encoding):string|Uint8Array|null
+keyId(optionalEncoding?:any):string|Uint8Array|null {
+  const offset = this.bb!.__offset(this.bb_pos, 32);
+  return offset ? this.bb!.__string(this.bb_pos + offset, optionalEncoding) : null;
+}
+
 static startFrame(builder:flatbuffers.Builder) {
-  builder.startObject(13);
+  builder.startObject(15);
 }
 
 static addSchemaVersion(builder:flatbuffers.Builder, schemaVersion:number) {
@@ -177,6 +206,26 @@ static addOrder(builder:flatbuffers.Builder, orderOffset:flatbuffers.Offset) {
 
 static addRawJson(builder:flatbuffers.Builder, rawJsonOffset:flatbuffers.Offset) {
   builder.addFieldOffset(12, rawJsonOffset, 0);
+}
+
+static addSignature(builder:flatbuffers.Builder, signatureOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(13, signatureOffset, 0);
+}
+
+static createSignatureVector(builder:flatbuffers.Builder, data:number[]|Uint8Array):flatbuffers.Offset {
+  builder.startVector(1, data.length, 1);
+  for (let i = data.length - 1; i >= 0; i--) {
+    builder.addInt8(data[i]!);
+  }
+  return builder.endVector();
+}
+
+static startSignatureVector(builder:flatbuffers.Builder, numElems:number) {
+  builder.startVector(1, numElems, 1);
+}
+
+static addKeyId(builder:flatbuffers.Builder, keyIdOffset:flatbuffers.Offset) {
+  builder.addFieldOffset(14, keyIdOffset, 0);
 }
 
 static endFrame(builder:flatbuffers.Builder):flatbuffers.Offset {
