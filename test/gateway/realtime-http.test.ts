@@ -67,7 +67,7 @@ test("GET /realtime/bootstrap: WebSocket URL, the streams this identity may read
     keysUrl: "/realtime/keys",
     formats: [
       { format: "json", subprotocol: "cex.v1.json" },
-      { format: "fb", subprotocol: "cex.v1.fb" },
+      { format: "fb", subprotocol: "cex.v2.fb" },
     ],
     signed: [],
     tokenTtlSec: 60,
