@@ -152,9 +152,9 @@ start_kafka() {
   kafka_config
   if [ ! -f "$KAFKA_DIR/data/meta.properties" ]; then
     # A cluster id is 16 random bytes in URL-safe base64 (what `kafka-storage random-uuid` prints);
-    # making it here saves a JVM start.
+    # making it here saves a JVM start. `--cluster-id=` keeps an id that starts with "-" an argument.
     local id; id="$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')"
-    kafka_java kafka.tools.StorageTool format -t "$id" -c "$KAFKA_DIR/server.properties" \
+    kafka_java kafka.tools.StorageTool format --cluster-id="$id" -c "$KAFKA_DIR/server.properties" \
       >"$KAFKA_DIR/format.log" 2>&1 || { cat "$KAFKA_DIR/format.log" >&2; die "kafka storage format failed"; }
   fi
   [ -f "$KAFKA_DIR/kafka.log" ] && mv -f "$KAFKA_DIR/kafka.log" "$KAFKA_DIR/kafka.log.prev"
