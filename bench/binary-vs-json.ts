@@ -25,7 +25,7 @@
  */
 import { SignJWT } from "jose";
 import { loadConfig } from "../src/config/config.ts";
-import { Gateway } from "../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "../src/create-gateway.ts";
 import { openLogStore } from "../src/log/open-log-store.ts";
 import { Logger } from "../src/util/logger.ts";
 import { GatewayClient, type Format } from "../clients/ts/index.ts";
@@ -175,7 +175,7 @@ async function main(): Promise<void> {
     CONNECTIONS_PER_IP_PER_MIN: "1000000000",
     IDLE_TIMEOUT_SEC: "120",
   });
-  const gateway = new Gateway(cfg, { log: new Logger("warn"), logs: openLogStore({ kind: "memory", maxEvents: 10_000 }) });
+  const gateway = createGateway(cfg, { log: new Logger("warn"), logs: openLogStore({ kind: "memory", maxEvents: 10_000 }) });
   await gateway.start();
   const token = await new SignJWT({ roles: ["trader"] })
     .setProtectedHeader({ alg: "HS256" })

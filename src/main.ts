@@ -1,9 +1,9 @@
 import { mountAdmin } from "./admin/admin-api.ts";
-import { mountWebApp } from "../clients/web/serve.ts";
+import { mountWebApp } from "./web/web-app.ts";
 import { loadConfig, type GatewayConfig } from "./config/config.ts";
 import { loadConfigOrExit } from "./config/load-config-or-exit.ts";
 import { demoToken } from "./gateway/auth/demo-token.ts";
-import { Gateway } from "./gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "./create-gateway.ts";
 import { stopOnSignals } from "./gateway/stop-on-signals.ts";
 import { createSource } from "./sources/source-factory.ts";
 import { Logger } from "./util/logger.ts";
@@ -16,7 +16,7 @@ async function main(): Promise<void> {
   process.on("unhandledRejection", (err) => log.error("unhandled_rejection", { error: String((err as Error)?.stack ?? err).slice(0, 500) }));
   process.on("uncaughtException", (err) => log.error("uncaught_exception", { error: String(err?.stack ?? err).slice(0, 500) }));
   const sources = await Promise.all(cfg.sources.map(createSource));
-  const gateway = new Gateway(cfg, { log, sources });
+  const gateway = createGateway(cfg, { log, sources });
   mountAdmin(gateway);
   await mountWebApp(gateway);
   await gateway.start();
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
 }
 
 /** In dev (generated secrets), prints a demo token per simulated user and the admin token. */
-async function printQuickStart(cfg: GatewayConfig, gateway: Gateway, log: Logger): Promise<void> {
+async function printQuickStart(cfg: GatewayConfig, gateway: AssembledGateway, log: Logger): Promise<void> {
   if (!cfg.jwtSecretGenerated && !cfg.adminTokenGenerated) return;
   log.warn("dev_secrets", { note: "JWT_SECRET and/or ADMIN_TOKEN unset: generated for this run only; set them in production" });
   const lines = [`\n  CEX WebSocket gateway listening on port ${gateway.port}`];

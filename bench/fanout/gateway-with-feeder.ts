@@ -1,6 +1,6 @@
 /**
  * The REAL gateway of bench/fanout.ts: what src/main.ts runs (loadConfig from the environment,
- * `new Gateway(cfg, { log })`, mountAdmin, start; not the web app, which serves static files and
+ * `createGateway(cfg, { log })`, mountAdmin, start; not the web app, which serves static files and
  * has no part in fan-out), plus a feeder that hands source batches to the embedded
  * source (`gateway.embedded.publish(batch)`), so each batch takes the production path: routing,
  * ring-log append, encode once, server.publish, all in one tick.
@@ -17,7 +17,7 @@
 import { Counter, Gauge, Histogram, Summary } from "prom-client";
 import { mountAdmin } from "../../src/admin/admin-api.ts";
 import { loadConfig } from "../../src/config/config.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "../../src/create-gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
 import type { EmbeddedEvent } from "../../src/sources/embedded/embedded-source.ts";
 import { Logger } from "../../src/util/logger.ts";
@@ -57,7 +57,7 @@ const cfg = loadConfig();
 if (process.env.BENCH_LOG === "mem") cfg.log.dir = "";
 const log = new Logger(cfg.logLevel);
 const metricsOff = process.env.BENCH_METRICS === "off";
-const gateway = new Gateway(cfg, metricsOff ? { log, metrics: noopMetrics() } : { log });
+const gateway = createGateway(cfg, metricsOff ? { log, metrics: noopMetrics() } : { log });
 mountAdmin(gateway);
 await gateway.start();
 

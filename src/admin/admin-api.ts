@@ -1,7 +1,6 @@
 import { CLOSE } from "../../protocol/close-codes.ts";
-import type { Gateway, RouteHandler } from "../gateway/gateway.ts";
-import { httpError, json, safeEqual } from "../gateway/http.ts";
-import type { Session } from "../gateway/session.ts";
+import { httpError, json, safeEqual, type RouteHandler } from "../util/http.ts";
+import type { AdminSession, AdminView } from "./admin-view.ts";
 import { AdminStats, sourceViews, topStreams, type StatsOptions, type StatsSnapshot } from "./admin-stats.ts";
 import { dashboardRoutes } from "./dashboard-page.ts";
 import { adminConfigView } from "./redact.ts";
@@ -39,9 +38,9 @@ const FEED_HISTORY = 300;
 /**
  * Mounts the admin dashboard (`GET /admin`, bundled by dashboard-page.ts) and API (`/admin/api/...`, bearer ADMIN_TOKEN) on
  * `gateway.routes`, and starts the 1 s stats sampler behind the live feed. `/admin/api/bindings`
- * is not here: the Gateway mounts bindings-routes.ts itself, ahead of these routes.
+ * is not here: createGateway mounts bindings-routes.ts, ahead of these routes.
  */
-export function mountAdmin(gateway: Gateway, opts: AdminOptions = {}): AdminHandle {
+export function mountAdmin(gateway: AdminView, opts: AdminOptions = {}): AdminHandle {
   const env = opts.env ?? process.env;
   const corsOrigins = normalizeOrigins(opts.corsOrigins ?? (env.ADMIN_CORS_ORIGINS ?? "").split(","));
   const stats = new AdminStats(gateway, opts.stats);
@@ -81,7 +80,7 @@ function normalizeOrigins(list: string[]): string[] {
 
 class AdminApi {
   constructor(
-    private readonly gateway: Gateway,
+    private readonly gateway: AdminView,
     private readonly stats: AdminStats,
     private readonly corsOrigins: string[],
     private readonly feeds: Set<() => void>,
@@ -269,7 +268,7 @@ class AdminApi {
     });
   }
 
-  private session(idText: string): Session | undefined {
+  private session(idText: string): AdminSession | undefined {
     if (!/^\d{1,15}$/.test(idText)) return undefined;
     return this.gateway.sessions.get(Number(idText));
   }
@@ -307,7 +306,7 @@ class AdminApi {
 }
 
 /** One row of the connections list. */
-function connectionView(s: Session) {
+function connectionView(s: AdminSession) {
   let buffered = 0;
   try {
     buffered = s.conn.bufferedAmount();

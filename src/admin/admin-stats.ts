@@ -1,5 +1,5 @@
 import type { Counter, Histogram } from "prom-client";
-import type { Gateway } from "../gateway/gateway.ts";
+import type { AdminView } from "./admin-view.ts";
 import { bucketDelta, bucketsOf, bucketTotal, quantile, type BucketCounts } from "./histogram-quantile.ts";
 
 /** One stream and its subscribers, for "top streams". */
@@ -118,7 +118,7 @@ export class AdminStats {
   private readonly listeners = new Set<(s: StatsSnapshot) => void>();
 
   constructor(
-    private readonly gateway: Gateway,
+    private readonly gateway: AdminView,
     opts: StatsOptions = {},
   ) {
     this.intervalMs = opts.intervalMs ?? 1000;
@@ -263,7 +263,7 @@ export class AdminStats {
 }
 
 /** Every source with its health, for the admin API and the feed. */
-export function sourceViews(gateway: Gateway): SourceView[] {
+export function sourceViews(gateway: Pick<AdminView, "sources">): SourceView[] {
   const now = Date.now();
   return gateway.sources.map((s) => {
     let h;
@@ -291,7 +291,7 @@ export function sourceViews(gateway: Gateway): SourceView[] {
  * The `n` streams with most subscribers (ties by name), optionally only those starting with
  * `prefix`. One pass with a small sorted buffer, so a gateway with 100K per-user streams stays cheap.
  */
-export function topStreams(gateway: Gateway, n: number, prefix = ""): StreamCount[] {
+export function topStreams(gateway: Pick<AdminView, "index">, n: number, prefix = ""): StreamCount[] {
   const top: StreamCount[] = [];
   if (n <= 0) return top;
   for (const [stream, c] of gateway.index.entries()) {

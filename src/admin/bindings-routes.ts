@@ -1,14 +1,24 @@
-import { hasBearer, httpError, json } from "../gateway/http.ts";
-import type { BindingRouter } from "../sources/routing/binding-router.ts";
-import { BindingError } from "../config/bindings.ts";
+import { BindingError, type Binding } from "../config/bindings.ts";
+import { hasBearer, httpError, json, type RouteHandler } from "../util/http.ts";
 import type { Logger } from "../util/logger.ts";
+
+/** The live binding set as admin changes it (BindingRouter implements it). */
+export interface BindingStore {
+  bindings(): Binding[];
+  /** Replaces every binding; throws BindingError (keeping the old set) on a bad one. */
+  set(raw: unknown[]): void;
+  /** Adds or replaces one binding by id. */
+  upsert(raw: unknown): Binding;
+  /** Removes a binding; false when there was none with that id. */
+  remove(id: string): boolean;
+}
 
 /**
  * `/admin/api/bindings`: list (GET), replace all (PUT), add or change one (PUT .../{id}), remove
  * one (DELETE .../{id}). Changes apply to the next event; no client is dropped.
  */
-export function bindingsRoutes(router: BindingRouter, adminToken: string, log: Logger) {
-  return async (req: Request, url: URL): Promise<Response | undefined> => {
+export function bindingsRoutes(router: BindingStore, adminToken: string, log: Logger): RouteHandler {
+  return async (req, url) => {
     const path = url.pathname;
     if (path !== "/admin/api/bindings" && !path.startsWith("/admin/api/bindings/")) return undefined;
     if (!hasBearer(req, adminToken)) return httpError(401, "unauthorized", "admin token required");

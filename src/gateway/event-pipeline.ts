@@ -2,33 +2,25 @@ import { streamKind } from "../../protocol/stream-kind.ts";
 import { StreamLimitError, type LogStore, type StreamLog } from "../log/log-store.ts";
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
-import type { MessageRouter, RoutedEvent } from "../sources/routing/message-router.ts";
+import type { DeferredSink, MessageRouter, RoutedEvent } from "../sources/routing/message-router.ts";
 import type { IngestOutcome, SourceMessage } from "../sources/source.ts";
 import type { Logger } from "../util/logger.ts";
 import type { DepthService } from "../books/depth-service.ts";
 import type { Fanout } from "./fanout.ts";
 import type { KnownStreams } from "./stream-policy.ts";
+import type { StreamOrigins } from "./stream-origins.ts";
 
 /** How often a refusal for the stream-log limit is logged again while refusals go on. */
 const LIMIT_LOG_EVERY_MS = 10_000;
-
-/** Where a stream's events come from, learnt as they arrive; used by resume's source fallback. */
-export interface StreamOrigin {
-  source: string;
-  origin: string;
-  /** True when seq is the source position, so the source can replay by seq. */
-  positional: boolean;
-}
 
 /**
  * The hot path: a source batch is routed, numbered, appended to each stream's log and fanned out,
  * all synchronously in one tick so Bun coalesces each socket's frames into one write.
  */
-export class EventPipeline {
+export class EventPipeline<R extends MessageRouter = MessageRouter> {
   /** Skip reasons already logged per source, so a flood of bad messages logs once per kind. */
   private readonly loggedSkips = new Set<string>();
   private readonly eventsInChildren = new Map<string, { inc(): void }>();
-  readonly origins = new Map<string, StreamOrigin>();
   /** Logs of the streams admitted so far: one lookup per event, the checks run once per stream. */
   private readonly admitted = new Map<string, StreamLog>();
   private limitLoggedAt = 0;
@@ -36,15 +28,27 @@ export class EventPipeline {
   /** Order books of depth streams: every depth event is stamped against its book before logging. */
   depth?: DepthService;
 
+  /** The router, built with this pipeline's commit as the sink of events it releases later. */
+  readonly router: R;
+
   constructor(
-    private readonly router: MessageRouter,
+    createRouter: (deferred: DeferredSink) => R,
     private readonly logs: LogStore,
     private readonly fanout: Fanout,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
     /** Which streams exist: nothing else gets a log or a subscriber, whichever source names it. */
     private readonly known: KnownStreams,
-  ) {}
+    /** Where each stream comes from; shared with the log store (epochs) and resume (source fallback). */
+    readonly origins: StreamOrigins,
+  ) {
+    this.router = createRouter((source, ev) => this.commit(source, ev));
+  }
+
+  /** Stops the router's timers: nothing is released into the pipeline after this. */
+  stop(): void {
+    this.router.stop?.();
+  }
 
   ingest(source: string, batch: SourceMessage[]): IngestOutcome[] {
     const t0 = performance.now();
@@ -134,7 +138,7 @@ export class EventPipeline {
   }
 
   private noteOrigin(source: string, routed: RoutedEvent, msg: SourceMessage): void {
-    this.origins.set(routed.stream, { source, origin: msg.origin, positional: routed.seq !== undefined && routed.seq === msg.position });
+    this.origins.learn(routed.stream, { source, origin: msg.origin, positional: routed.seq !== undefined && routed.seq === msg.position });
   }
 
   /** Bound counter child per source and stream kind; label hashing per event is too slow. */

@@ -1,4 +1,4 @@
-import { hasBearer, httpError, json } from "./http.ts";
+import { hasBearer, httpError, json } from "../util/http.ts";
 import { MAX_REVOCATION_VALUE } from "./auth/revocation-list.ts";
 import type { RevocationService, RevocationTarget } from "./revocation-service.ts";
 import type { Logger } from "../util/logger.ts";

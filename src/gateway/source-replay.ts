@@ -1,7 +1,7 @@
 import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { MessageRouter } from "../sources/routing/message-router.ts";
 import type { Source } from "../sources/source.ts";
-import type { StreamOrigin } from "./event-pipeline.ts";
+import type { StreamOrigins } from "./stream-origins.ts";
 
 /** Messages asked of the source per page while filling a gap. */
 const PAGE = 1000;
@@ -13,7 +13,7 @@ const PAGE = 1000;
  */
 export class SourceReplay {
   constructor(
-    private readonly origins: Map<string, StreamOrigin>,
+    private readonly origins: StreamOrigins,
     private readonly sources: () => Source[],
     private readonly router: MessageRouter,
   ) {}

@@ -3,7 +3,7 @@ import type { StreamEvent } from "../../protocol/stream-event.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { extractCredentials } from "./auth/credentials.ts";
 import { AuthError, type Identity } from "./auth/identity.ts";
-import { httpError, json } from "./http.ts";
+import { httpError, json } from "../util/http.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 
 /** Most events one /replay call returns. */

@@ -5,7 +5,7 @@ import type { Logger } from "../util/logger.ts";
 import type { Authenticator } from "./auth/authenticator.ts";
 import { extractCredentials } from "./auth/credentials.ts";
 import { AuthError, type Identity } from "./auth/identity.ts";
-import { httpError } from "./http.ts";
+import { httpError } from "../util/http.ts";
 import type { Session } from "./session.ts";
 import type { IpRateLimiter } from "./ip-rate-limiter.ts";
 

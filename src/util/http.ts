@@ -1,6 +1,9 @@
 import { timingSafeEqual } from "node:crypto";
 import type { HttpErrorCode } from "../../protocol/error-codes.ts";
 
+/** An HTTP route mounted beside the gateway's own (admin, the web page): undefined when not its path. */
+export type RouteHandler = (req: Request, url: URL) => Promise<Response | undefined> | Response | undefined;
+
 /** A JSON response with the given status. */
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });

@@ -1,11 +1,9 @@
 /**
  * Serves the live page (clients/web) from the gateway at `/app`. The page's TypeScript is bundled
  * with Bun.build when the gateway starts, into memory: nothing is written to disk, so there is no
- * build step and no stale artifact. Wire it in src/main.ts:
+ * build step and no stale artifact. The page is read by path, never imported, so the server and
+ * the clients stay apart. Wired in src/main.ts:
  *
- *   import { mountWebApp } from "../clients/web/serve.ts";
- *   ...
- *   const gateway = new Gateway(cfg, { log });
  *   await mountWebApp(gateway);
  *
  * Routes: GET {basePath} (and {basePath}/) -> the page, {basePath}/app.js, {basePath}/app.css.
@@ -13,7 +11,8 @@
  * gateway itself keeps serving.
  */
 import path from "node:path";
-import type { Gateway, RouteHandler } from "../../src/gateway/gateway.ts";
+import type { RouteHandler } from "../util/http.ts";
+import type { Logger } from "../util/logger.ts";
 
 export interface WebAppOptions {
   /** URL prefix of the page. Default "/app". */
@@ -38,7 +37,14 @@ interface Built {
   css: string;
 }
 
-const DIR = import.meta.dir;
+/** Where the page's sources live. */
+const DIR = path.resolve(import.meta.dir, "../../clients/web");
+
+/** What the page is mounted on: a list of extra routes, and a log for the build's outcome. */
+export interface WebAppHost {
+  readonly routes: RouteHandler[];
+  readonly log?: Logger;
+}
 
 /** Bundles the page. Throws with Bun's build messages on failure. */
 export async function buildWebApp(opts: WebAppOptions = {}): Promise<Built> {
@@ -70,7 +76,7 @@ const SECURITY_HEADERS: Record<string, string> = {
  * Adds the page's routes to `gateway.routes` at once and builds the bundle; requests that come
  * before the build is done wait for it.
  */
-export function mountWebApp(gateway: Pick<Gateway, "routes"> & Partial<Pick<Gateway, "log">>, opts: WebAppOptions = {}): Promise<WebAppMount> {
+export function mountWebApp(gateway: WebAppHost, opts: WebAppOptions = {}): Promise<WebAppMount> {
   const base = normaliseBase(opts.basePath ?? "/app");
   const started = performance.now();
   const build = buildWebApp(opts).then(

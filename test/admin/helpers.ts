@@ -1,7 +1,7 @@
 import { SignJWT } from "jose";
 import { mountAdmin, type AdminHandle, type AdminOptions } from "../../src/admin/admin-api.ts";
 import { loadConfig, type GatewayConfig } from "../../src/config/config.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "../../src/create-gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
 import { Logger } from "../../src/util/logger.ts";
 
@@ -10,7 +10,7 @@ export const JWT_SECRET = "test-jwt-secret-please-do-not-leak-42";
 
 /** A running gateway (in-memory logs, port 0) with the admin routes mounted. */
 export interface TestGateway {
-  gateway: Gateway;
+  gateway: AssembledGateway;
   admin: AdminHandle;
   /** http://127.0.0.1:port */
   base: string;
@@ -40,7 +40,7 @@ export async function startGateway(opts: StartOptions = {}): Promise<TestGateway
   });
   cfg.log.dir = ""; // in-memory ring logs
   opts.tweak?.(cfg);
-  const gateway = new Gateway(cfg, { log: new Logger("error"), metrics: new GatewayMetrics({ defaultMetrics: false }) });
+  const gateway = createGateway(cfg, { log: new Logger("error"), metrics: new GatewayMetrics({ defaultMetrics: false }) });
   const admin = mountAdmin(gateway, { env: {}, ...opts.admin });
   await gateway.start();
   return {

@@ -4,8 +4,8 @@
  */
 import { expect, test } from "bun:test";
 import path from "node:path";
-import type { RouteHandler } from "../../src/gateway/gateway.ts";
-import { mountWebApp } from "../../clients/web/serve.ts";
+import type { RouteHandler } from "../../src/util/http.ts";
+import { mountWebApp } from "../../src/web/web-app.ts";
 
 async function get(routes: RouteHandler[], p: string, method = "GET"): Promise<Response | undefined> {
   const url = new URL(`http://gw.test${p}`);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadConfig } from "../../src/config/config.ts";
-import { Gateway } from "../../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "../../src/create-gateway.ts";
 import { DEPRECATED_METRIC_NAMES } from "../../src/metrics/gateway-metrics.ts";
 import { Logger } from "../../src/util/logger.ts";
 
@@ -261,13 +261,13 @@ describe("Kubernetes manifests", () => {
 });
 
 describe("every metric named exists in a running gateway's /metrics", () => {
-  let gateway: Gateway;
+  let gateway: AssembledGateway;
   let scraped: Map<string, ScrapedMetric>;
 
   beforeAll(async () => {
     const cfg = loadConfig({ HOST: "127.0.0.1", PORT: "0", ADMIN_TOKEN: "deploy-test-admin", JWT_SECRET: "deploy-test-jwt-secret", SIMULATOR: "1", LOG_LEVEL: "error" });
     cfg.log.dir = "";
-    gateway = new Gateway(cfg, { log: new Logger("error") }); // default process/runtime metrics on, as in production
+    gateway = createGateway(cfg, { log: new Logger("error") }); // default process/runtime metrics on, as in production
     await gateway.start();
     await Bun.sleep(300); // some simulator batches, so histograms and counters have samples
     const res = await fetch(`http://127.0.0.1:${gateway.port}/metrics`);

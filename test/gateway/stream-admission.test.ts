@@ -11,6 +11,7 @@ import { jsonTextDepth, jsonValueDepth } from "../../protocol/json-depth.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { EventPipeline } from "../../src/gateway/event-pipeline.ts";
 import { Fanout } from "../../src/gateway/fanout.ts";
+import { StreamOrigins } from "../../src/gateway/stream-origins.ts";
 import { StreamPolicy } from "../../src/gateway/stream-policy.ts";
 import { SubscriptionIndex } from "../../src/gateway/subscription-index.ts";
 import { MemoryLogStore } from "../../src/log/memory-log-store.ts";
@@ -116,7 +117,7 @@ describe("every source path", () => {
     { id: "any", source: "kafka", match: "md.*", stream: { template: "{payload.kind}.{payload.pair}" } },
     { id: "env", source: "kafka", match: "env", format: "seed" },
   ]);
-  const pipeline = new EventPipeline(router, logs, new Fanout({ publish: () => 0 }, new SubscriptionIndex(), metrics), metrics, new Logger("error"), policy);
+  const pipeline = new EventPipeline(() => router, logs, new Fanout({ publish: () => 0 }, new SubscriptionIndex(), metrics), metrics, new Logger("error"), policy, new StreamOrigins());
   const skipped = async (source: string, reason: string) =>
     (await metrics.eventsSkipped.get()).values.find((v) => v.labels.source === source && v.labels.reason === reason)?.value ?? 0;
   const msg = (origin: string, value: unknown, position?: number) => ({ origin, value: typeof value === "string" ? value : JSON.stringify(value), position });

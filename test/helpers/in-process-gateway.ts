@@ -1,14 +1,14 @@
 /** A Gateway started in the test process on an ephemeral port, with its own temp LOG_DIR. */
 import fs from "node:fs";
 import { loadConfig } from "../../src/config/config.ts";
-import { Gateway, type GatewayDeps } from "../../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway, type GatewayDeps } from "../../src/create-gateway.ts";
 import { GatewayMetrics } from "../../src/metrics/gateway-metrics.ts";
 import { Logger } from "../../src/util/logger.ts";
 import { tempDir, testEnv, type Env } from "./test-env.ts";
 
 /** A started in-process gateway and what tests need around it. */
 export interface TestGateway {
-  gateway: Gateway;
+  gateway: AssembledGateway;
   port: number;
   /** Its LOG_DIR (a temp dir unless the test passed one). */
   logDir: string;
@@ -34,7 +34,7 @@ export async function startGateway(env: Env = {}, deps: GatewayDeps = {}): Promi
   const cfg = loadConfig(testEnv({ ...env, LOG_DIR: logDir }));
   const logLines: Record<string, unknown>[] = [];
   const log = new Logger(cfg.logLevel, {}, (line) => logLines.push(JSON.parse(line) as Record<string, unknown>));
-  const gateway = new Gateway(cfg, { log, metrics: new GatewayMetrics({ defaultMetrics: false }), ...deps });
+  const gateway = createGateway(cfg, { log, metrics: new GatewayMetrics({ defaultMetrics: false }), ...deps });
   await gateway.start();
   const port = gateway.port;
   let stopped = false;

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonTextDepth } from "../../../protocol/json
 import type { SourceMessage } from "../source.ts";
 import { parseBinding, parseBindings, type Binding, type StreamRule } from "../../config/bindings.ts";
 import { Conflator } from "./conflator.ts";
-import type { MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts";
+import type { DeferredSink, MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts";
 import { EnvelopeRouter, eventTime } from "./envelope-router.ts";
 import { compileTransforms, getPath, type CompiledTransform } from "./transforms.ts";
 
@@ -26,14 +26,14 @@ export class BindingRouter implements MessageRouter {
   private bySource = new Map<string, CompiledBinding[]>();
   private list: Binding[] = [];
   private readonly fallback: EnvelopeRouter;
-  /** Receives events released later by conflation; set by the pipeline. */
-  onDeferred?: (source: string, ev: RoutedEvent) => void;
 
   constructor(
     bindings: unknown[] = [],
     private readonly knownSources?: () => Set<string>,
     /** Most levels of nesting in an event's data; deeper messages are skipped as `too_deep`. */
     private readonly maxDepth = DEFAULT_MAX_PAYLOAD_DEPTH,
+    /** Receives events released later by conflation (the pipeline's commit). */
+    private readonly onDeferred?: DeferredSink,
   ) {
     this.fallback = new EnvelopeRouter(maxDepth);
     this.set(bindings);

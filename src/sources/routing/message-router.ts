@@ -12,6 +12,9 @@ export interface RoutedEvent {
 /** Why a message was not routed; a bounded label for metrics and once-per-kind logs. */
 export type SkipReason = "malformed" | "unroutable" | "filtered" | "conflated" | "invalid_seq" | "too_deep";
 
+/** Takes events a router releases later, outside route() (conflation's trailing edge). */
+export type DeferredSink = (source: string, ev: RoutedEvent) => void;
+
 /** Maps source messages to stream events; runs once per event, before fan-out. */
 export interface MessageRouter {
   /**
@@ -19,4 +22,6 @@ export interface MessageRouter {
    * the message is re-read from the source for a resume: stateful steps (conflation) are skipped.
    */
   route(source: string, msg: SourceMessage, replay?: boolean): RoutedEvent | SkipReason;
+  /** Stops timers (conflation windows); nothing is released after it. */
+  stop?(): void;
 }

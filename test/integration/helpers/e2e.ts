@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import { loadConfig } from "../../../src/config/config.ts";
-import { Gateway } from "../../../src/gateway/gateway.ts";
+import { createGateway, type AssembledGateway } from "../../../src/create-gateway.ts";
 import type { SourceDef } from "../../../src/config/source-defs.ts";
 import { createSource } from "../../../src/sources/source-factory.ts";
 import { Logger } from "../../../src/util/logger.ts";
@@ -262,7 +262,7 @@ export function metricValue(text: string, name: string, labels: Record<string, s
 
 /** A Gateway object in this process, built from a config file exactly like src/main.ts does. */
 export class InProcessGateway extends GatewayBase {
-  private constructor(readonly gw: Gateway) {
+  private constructor(readonly gw: AssembledGateway) {
     super();
   }
   get wsUrl(): string {
@@ -278,7 +278,7 @@ export class InProcessGateway extends GatewayBase {
     const file = writeConfig({ log: { dir: "" }, ...cfgFile });
     const cfg = loadConfig({ ...baseEnv, LOG_LEVEL: process.env.E2E_LOG_LEVEL ?? "warn", ...env, CONFIG_FILE: file });
     const sources = await Promise.all(cfg.sources.map(createSource));
-    const gw = new Gateway(cfg, { sources, log: new Logger(cfg.logLevel) });
+    const gw = createGateway(cfg, { sources, log: new Logger(cfg.logLevel) });
     const g = new InProcessGateway(gw);
     running.add(g);
     await gw.start();

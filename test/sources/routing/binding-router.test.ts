@@ -92,9 +92,8 @@ describe("BindingRouter", () => {
   });
 
   test("conflation sends the first event at once and the latest of the window later", async () => {
-    const r = new BindingRouter([{ id: "c", source: "k", conflateMs: 40 }]);
     const deferred: RoutedEvent[] = [];
-    r.onDeferred = (_s, ev) => deferred.push(ev);
+    const r = new BindingRouter([{ id: "c", source: "k", conflateMs: 40 }], undefined, undefined, (_s, ev) => deferred.push(ev));
     expect(r.route("k", msg("ticker.btc_usdt", { p: 1 }))).toMatchObject({ stream: "ticker.btc_usdt" });
     expect(r.route("k", msg("ticker.btc_usdt", { p: 2 }))).toBe("conflated");
     expect(r.route("k", msg("ticker.btc_usdt", { p: 3 }))).toBe("conflated");

@@ -2,9 +2,20 @@ import type { HttpErrorCode } from "../../protocol/error-codes.ts";
 import { isValidStreamName } from "../../protocol/stream-name.ts";
 import { jsonTextDepth, jsonValueDepth } from "../../protocol/json-depth.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
-import type { EmbeddedEvent, EmbeddedSource } from "../sources/embedded/embedded-source.ts";
-import { hasBearer, httpError, json } from "./http.ts";
+import type { IngestOutcome } from "../sources/source.ts";
+import { hasBearer, httpError, json } from "../util/http.ts";
 import type { KnownStreams } from "./stream-policy.ts";
+
+/** One event of a /publish body: a stream name and its payload. */
+export interface PublishedEvent {
+  stream: string;
+  data: unknown;
+}
+
+/** Where /publish puts its events in one batch: the embedded source (wired in createGateway). */
+export interface EventInjector {
+  publish(events: PublishedEvent[]): IngestOutcome[];
+}
 
 /** Largest /publish body accepted. */
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
@@ -18,7 +29,7 @@ type Rejection = (typeof PUBLISH_REJECTIONS)[number];
 /** What `POST /publish` needs from the gateway. */
 export interface PublishContext {
   adminToken: string;
-  source: EmbeddedSource;
+  source: EventInjector;
   /** The stream policy: names outside the configured patterns are refused before anything is published. */
   known: KnownStreams;
   metrics: GatewayMetrics;
@@ -53,12 +64,12 @@ export async function handlePublish(req: Request, ctx: PublishContext): Promise<
   }
   const items = Array.isArray(body) ? body : [body];
   if (items.length === 0 || items.length > MAX_EVENTS) return refuse(400, "malformed", `1 to ${MAX_EVENTS} events per call`);
-  const events: EmbeddedEvent[] = [];
+  const events: PublishedEvent[] = [];
   for (const [i, it] of items.entries()) {
-    if (it === null || typeof it !== "object" || typeof (it as EmbeddedEvent).stream !== "string" || !("data" in it)) {
+    if (it === null || typeof it !== "object" || typeof (it as PublishedEvent).stream !== "string" || !("data" in it)) {
       return refuse(400, "malformed", `event ${i}: expected {"stream": string, "data": ...}`);
     }
-    const { stream, data } = it as EmbeddedEvent;
+    const { stream, data } = it as PublishedEvent;
     if (!isValidStreamName(stream)) return refuse(400, "malformed", `event ${i}: stream name must look like kind.name`);
     if (!ctx.known.isKnown(stream)) {
       return refuse(400, "unknown_stream", `event ${i}: stream ${JSON.stringify(stream.slice(0, 64))} is not a configured stream (kind.name matching PUBLIC_STREAMS or PRIVATE_STREAMS)`);
@@ -69,7 +80,7 @@ export async function handlePublish(req: Request, ctx: PublishContext): Promise<
   const outcomes = ctx.source.publish(events);
   const results = outcomes.map((o) => ("seq" in o ? { stream: o.stream, seq: o.seq } : { error: o.skipped }));
   if (!Array.isArray(body) && "skipped" in outcomes[0]! && outcomes[0].skipped === "stream_limit") {
-    return refuse(507, "stream_limit", `stream ${(items[0] as EmbeddedEvent).stream.slice(0, 64)} refused: the gateway holds its maximum number of stream logs (LOG_MAX_STREAMS)`);
+    return refuse(507, "stream_limit", `stream ${(items[0] as PublishedEvent).stream.slice(0, 64)} refused: the gateway holds its maximum number of stream logs (LOG_MAX_STREAMS)`);
   }
   return json(Array.isArray(body) ? { results } : results[0], 202);
 }
