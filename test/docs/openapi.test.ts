@@ -8,7 +8,7 @@ import { dereference, validate } from "@readme/openapi-parser";
 import Ajv2020 from "ajv/dist/2020.js";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { mountWebApp } from "../../clients/web/serve.ts";
+import { mountWebApp } from "../../src/web/web-app.ts";
 import { mountAdmin, type AdminHandle } from "../../src/admin/admin-api.ts";
 import { ADMIN_TOKEN, TestClient, startGateway, tokenFor, tryUpgrade, type TestGateway } from "../helpers/gateway-harness.ts";
 
