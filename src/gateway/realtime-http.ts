@@ -4,7 +4,7 @@ import type { Authenticator } from "./auth/authenticator.ts";
 import { extractCredentials } from "./auth/credentials.ts";
 import { AuthError, type Identity } from "./auth/identity.ts";
 import { publicJwk, type FrameSigner } from "./frame-signer.ts";
-import { httpError, json } from "./http.ts";
+import { httpError, json } from "../util/http.ts";
 import type { StreamPolicy } from "./stream-policy.ts";
 
 /**
