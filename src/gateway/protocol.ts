@@ -4,7 +4,7 @@
  * a ProtocolError the session answers.
  */
 import type { ErrorCode } from "../../protocol/error-codes.ts";
-import { jsonTextDepth } from "../../protocol/json-depth.ts";
+import { jsonNestsDeeperThan } from "../../protocol/json-depth.ts";
 import { MAX_STREAMS_PER_REQUEST, MAX_TOKEN_CHARS, type ClientRequest, type RequestId } from "../../protocol/requests.ts";
 
 /** A refused request, answered with an error frame. */
@@ -23,7 +23,7 @@ const MAX_REQUEST_DEPTH = 8;
 
 /** Parses one text frame into a request, or the error to answer it with. */
 export function parseClientMessage(text: string): ClientRequest | ProtocolError {
-  if (jsonTextDepth(text, MAX_REQUEST_DEPTH) > MAX_REQUEST_DEPTH) {
+  if (jsonNestsDeeperThan(text, MAX_REQUEST_DEPTH)) {
     return { error: "bad_request", message: `request nested deeper than ${MAX_REQUEST_DEPTH} levels` };
   }
   let msg: unknown;

@@ -1,6 +1,6 @@
 import type { HttpErrorCode } from "../../protocol/error-codes.ts";
 import { isValidStreamName } from "../../protocol/stream-name.ts";
-import { jsonTextDepth, jsonValueDepth } from "../../protocol/json-depth.ts";
+import { jsonNestsDeeperThan, jsonValueDepth } from "../../protocol/json-depth.ts";
 import type { GatewayMetrics } from "../metrics/gateway-metrics.ts";
 import type { IngestOutcome } from "../sources/source.ts";
 import { hasBearer, httpError, json } from "../util/http.ts";
@@ -57,7 +57,7 @@ export async function handlePublish(req: Request, ctx: PublishContext): Promise<
     const text = await req.text();
     if (text.length > MAX_BODY_BYTES) return refuse(413, "too_large", `body over ${MAX_BODY_BYTES} bytes`);
     // An array of envelopes adds two levels above the data; deeper is refused before parsing.
-    if (jsonTextDepth(text, ctx.maxDepth + 2) > ctx.maxDepth + 2) return refuse(400, "too_deep", `data nested deeper than ${ctx.maxDepth} levels`);
+    if (jsonNestsDeeperThan(text, ctx.maxDepth + 2)) return refuse(400, "too_deep", `data nested deeper than ${ctx.maxDepth} levels`);
     body = JSON.parse(text);
   } catch {
     return refuse(400, "malformed", "body must be JSON");

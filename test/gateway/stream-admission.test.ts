@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import fs from "node:fs";
 import path from "node:path";
-import { jsonTextDepth, jsonValueDepth } from "../../protocol/json-depth.ts";
+import { jsonNestsDeeperThan, jsonValueDepth } from "../../protocol/json-depth.ts";
 import { loadConfig } from "../../src/config/config.ts";
 import { EventPipeline } from "../../src/gateway/event-pipeline.ts";
 import { Fanout } from "../../src/gateway/fanout.ts";
@@ -165,11 +165,15 @@ describe("every source path", () => {
 });
 
 describe("depth measures", () => {
-  test("text depth skips strings and escapes; stops past the cap; a million levels do not blow the stack", () => {
-    expect(jsonTextDepth(`{"a":"[[[[{{{{\\"[[[[","b":[[1]]}`.padEnd(100, " "), 10)).toBe(3);
-    expect(jsonTextDepth(nested(40), 10)).toBe(11);
-    expect(jsonTextDepth(nested(1_000_000), 1000)).toBe(1001);
-    expect(jsonTextDepth("[1]", 32)).toBe(0); // too short to be deep: not scanned
+  test("text depth skips strings and escapes; a million levels do not blow the stack", () => {
+    const tricky = `{"a":"[[[[{{{{\\"[[[[","b":[[1]]}`;
+    expect(jsonNestsDeeperThan(tricky, 3)).toBe(false);
+    expect(jsonNestsDeeperThan(tricky, 2)).toBe(true);
+    // Many brackets side by side are not depth.
+    expect(jsonNestsDeeperThan(JSON.stringify(Array.from({ length: 100 }, () => [{}])), 3)).toBe(false);
+    expect(jsonNestsDeeperThan(nested(40), 39)).toBe(true);
+    expect(jsonNestsDeeperThan(nested(40), 40)).toBe(false);
+    expect(jsonNestsDeeperThan(nested(1_000_000), 1000)).toBe(true);
   });
 
   test("value depth walks without recursion", () => {

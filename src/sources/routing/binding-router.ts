@@ -1,5 +1,5 @@
 import { isValidStreamName } from "../../../protocol/stream-name.ts";
-import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonTextDepth } from "../../../protocol/json-depth.ts";
+import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonNestsDeeperThan } from "../../../protocol/json-depth.ts";
 import type { SourceMessage } from "../source.ts";
 import { parseBinding, parseBindings, type Binding, type StreamRule } from "../../config/bindings.ts";
 import { Conflator } from "./conflator.ts";
@@ -82,7 +82,7 @@ export class BindingRouter implements MessageRouter {
     const def = c.def;
     const seed = def.format === "seed";
     // The envelope of the seed format adds one level above the data.
-    if (jsonTextDepth(text, this.maxDepth + 1) > this.maxDepth + (seed ? 1 : 0)) return "too_deep";
+    if (jsonNestsDeeperThan(text, this.maxDepth + (seed ? 1 : 0))) return "too_deep";
     let payload: unknown;
     try {
       payload = JSON.parse(text);

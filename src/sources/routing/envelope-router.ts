@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonTextDepth } from "../../../protocol/json-depth.ts";
+import { DEFAULT_MAX_PAYLOAD_DEPTH, jsonNestsDeeperThan } from "../../../protocol/json-depth.ts";
 import type { SourceMessage } from "../source.ts";
 import type { MessageRouter, RoutedEvent, SkipReason } from "./message-router.ts";
 
@@ -19,8 +19,7 @@ export class EnvelopeRouter implements MessageRouter {
   route(_source: string, msg: SourceMessage): RoutedEvent | SkipReason {
     const text = typeof msg.value === "string" ? msg.value : decoder.decode(msg.value);
     // An envelope adds one level above its data.
-    const depth = jsonTextDepth(text, this.maxDepth + 1);
-    if (depth > this.maxDepth + 1) return "too_deep";
+    if (jsonNestsDeeperThan(text, this.maxDepth + 1)) return "too_deep";
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -33,7 +32,7 @@ export class EnvelopeRouter implements MessageRouter {
         return { stream: o.stream, data: JSON.stringify(o.data), seq: msg.position, sourceTs: eventTime(o.data, msg) };
       }
     }
-    if (depth > this.maxDepth) return "too_deep";
+    if (jsonNestsDeeperThan(text, this.maxDepth)) return "too_deep";
     if (!msg.origin) return "unroutable";
     return { stream: msg.origin, data: text, seq: msg.position, sourceTs: eventTime(parsed, msg) };
   }
