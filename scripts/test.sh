@@ -36,7 +36,7 @@ step "generated code is fresh"
 bash scripts/gen-schema.sh --check
 
 step "typecheck"
-"$BUN" x tsc --noEmit -p .
+progress "typecheck" "$BUN" x tsc --noEmit -p .
 
 step "start Kafka, NATS, Redis, RabbitMQ"
 bash scripts/services.sh start
