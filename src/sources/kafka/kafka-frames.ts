@@ -22,7 +22,16 @@ export const FRAME_JSON = 2;
 /** The answer to a replay command: [u32 request id][u32 count] then messages. */
 export const FRAME_REPLAY = 3;
 
+/** [u32 length][u8 type]: the bytes before every frame's payload. */
 const HEADER = 5;
+/** Where the messages of a FRAME_BATCH start (after its header). */
+export const BATCH_MESSAGES_AT = HEADER;
+/** Where the request id of a FRAME_REPLAY is. */
+export const REPLAY_ID_AT = HEADER;
+/** Where the messages of a FRAME_REPLAY start (after the header and the request id). */
+export const REPLAY_MESSAGES_AT = HEADER + 4;
+/** librdkafka's RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN: it reconnects by itself, but we are not connected meanwhile. */
+export const ERR_ALL_BROKERS_DOWN = -187;
 // topic index u16, partition i32, offset f64, timestamp f64, key length i32, value length i32
 const FIXED = 2 + 4 + 8 + 8 + 4 + 4;
 

@@ -14,9 +14,9 @@ import { existsSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
-import { SourceHealthTracker } from "../source-health.ts";
+import { SourceRunner } from "../source-runner.ts";
 import {
-  FRAME_BATCH, FRAME_JSON, FRAME_REPLAY, FrameReader, decodeMessages,
+  BATCH_MESSAGES_AT, ERR_ALL_BROKERS_DOWN, FRAME_BATCH, FRAME_JSON, FRAME_REPLAY, FrameReader, REPLAY_ID_AT, REPLAY_MESSAGES_AT, decodeMessages,
   type WorkerCommand, type WorkerStatus,
 } from "./kafka-frames.ts";
 import type { WorkerConfig } from "./kafka-worker.ts";
@@ -39,6 +39,18 @@ export interface KafkaSourceConfig {
   /** How long start() waits for the first connection (default 60 s). */
   startTimeoutMs?: number;
 }
+
+/** Default of KafkaSourceConfig.maxBatchSize. */
+const DEFAULT_MAX_BATCH = 2000;
+/** Default of KafkaSourceConfig.startTimeoutMs. */
+const DEFAULT_START_TIMEOUT_MS = 60_000;
+/** How long a replay waits for the worker's answer. */
+const REPLAY_TIMEOUT_MS = 30_000;
+/** How long stop() waits for the worker to exit before killing it. */
+const STOP_KILL_AFTER_MS = 5000;
+/** First delay before respawning a worker that died; doubles (with jitter) up to RESPAWN_MAX_MS. */
+const RESPAWN_INITIAL_MS = 500;
+const RESPAWN_MAX_MS = 10_000;
 
 const WORKER = new URL("./kafka-worker.ts", import.meta.url).pathname;
 const PKG = "@confluentinc/kafka-javascript";
@@ -64,17 +76,17 @@ export class KafkaSource implements Source {
   private readonly cfg: KafkaSourceConfig;
   private readonly groupId: string;
   private proc?: ReturnType<typeof spawnWorker>;
-  private sink?: BatchSink;
-  private stopping = false;
-  private respawnDelay = 500;
   private respawnTimer?: ReturnType<typeof setTimeout>;
   private readyWaiter?: { resolve: () => void; reject: (e: Error) => void };
   /** next[topicIdx][partition] = offset after the last one delivered (or the assigned start). */
   private readonly next: number[][];
   private replaySeq = 0;
   private readonly replays = new Map<number, { resolve: (m: SourceMessage[]) => void; reject: (e: Error) => void; topic: string }>();
-  /** This side's totals; the worker's own counters are added on top (they restart with it). */
-  private readonly stats = new SourceHealthTracker();
+  /**
+   * Start/stop state, sink hand-off, this side's totals (the worker's own counters are added on top:
+   * they restart with it) and the respawn backoff, with jitter.
+   */
+  private readonly runner: SourceRunner;
   private connected = false;
   private lag: number | undefined;
   private workerErrors = 0;
@@ -85,6 +97,7 @@ export class KafkaSource implements Source {
     this.cfg = cfg;
     this.name = cfg.name;
     this.next = cfg.topics.map(() => []);
+    this.runner = new SourceRunner(`kafka source ${cfg.name}`, { restartable: true, backoff: { initialMs: RESPAWN_INITIAL_MS, maxMs: RESPAWN_MAX_MS } });
     // Unique per gateway instance: a shared group id could make brokers split partitions between
     // gateways if anyone ever subscribed with it; we only assign, so nothing is committed.
     this.groupId = `${cfg.clientId ?? "ws-gateway"}-${cfg.name}-${randomUUID()}`;
@@ -93,12 +106,11 @@ export class KafkaSource implements Source {
   /** Starts (or, after stop(), resumes from the offsets already delivered) reading. */
   async start(sink: BatchSink): Promise<void> {
     if (this.proc) return;
-    this.sink = sink;
-    this.stopping = false;
+    this.runner.begin(sink);
     const ready = new Promise<void>((resolve, reject) => (this.readyWaiter = { resolve, reject }));
-    const timeoutMs = this.cfg.startTimeoutMs ?? 60_000;
+    const timeoutMs = this.cfg.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS;
     const timer = setTimeout(() => this.readyWaiter?.reject(new Error(
-      `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.stats.lastError ?? "no error"})`,
+      `kafka source ${this.name}: not connected to ${this.cfg.brokers.join(",")} after ${timeoutMs} ms (${this.runner.stats.lastError ?? "no error"})`,
     )), timeoutMs);
     try {
       this.spawn();
@@ -113,7 +125,7 @@ export class KafkaSource implements Source {
   }
 
   async stop(): Promise<void> {
-    this.stopping = true;
+    this.runner.halt();
     clearTimeout(this.respawnTimer);
     const proc = this.proc;
     this.proc = undefined;
@@ -125,13 +137,13 @@ export class KafkaSource implements Source {
     } catch {
       // already gone
     }
-    const killer = setTimeout(() => proc.kill("SIGKILL"), 5000);
+    const killer = setTimeout(() => proc.kill("SIGKILL"), STOP_KILL_AFTER_MS);
     await proc.exited;
     clearTimeout(killer);
   }
 
   health(): SourceHealth {
-    const h = this.stats.health(this.connected);
+    const h = this.runner.health(this.connected);
     return { ...h, lag: this.lag, errors: h.errors + this.workerErrors, reconnects: h.reconnects + this.workerReconnects };
   }
 
@@ -154,7 +166,7 @@ export class KafkaSource implements Source {
     const cmd: WorkerCommand = { op: "replay", id, topic, partition, from: fromPosition - 1, limit };
     proc.stdin.write(JSON.stringify(cmd) + "\n");
     proc.stdin.flush();
-    const timer = setTimeout(() => this.settleReplay(id, new Error(`kafka replay ${origin} timed out`)), 30_000);
+    const timer = setTimeout(() => this.settleReplay(id, new Error(`kafka replay ${origin} timed out`)), REPLAY_TIMEOUT_MS);
     try {
       return await result;
     } finally {
@@ -169,7 +181,7 @@ export class KafkaSource implements Source {
       clientId: this.cfg.clientId ?? `ws-gateway-${this.name}`,
       groupId: this.groupId,
       fromBeginning: this.cfg.fromBeginning ?? false,
-      maxBatchSize: this.cfg.maxBatchSize ?? 2000,
+      maxBatchSize: this.cfg.maxBatchSize ?? DEFAULT_MAX_BATCH,
       startOffsets: this.startOffsets(),
       rdkafka: this.cfg.rdkafka,
     };
@@ -203,27 +215,22 @@ export class KafkaSource implements Source {
         frames.push(value, onFrame);
       }
     } catch (e) {
-      this.noteError(`worker stdout: ${(e as Error).message}`);
+      this.runner.recordError(`worker stdout: ${(e as Error).message}`);
     }
   }
 
   private onFrame(frame: Buffer, type: number): void {
     if (type === FRAME_BATCH) {
-      const batch = decodeMessages(frame, 5, this.cfg.topics, (t, p, off) => {
+      const batch = decodeMessages(frame, BATCH_MESSAGES_AT, this.cfg.topics, (t, p, off) => {
         this.next[t]![p] = off + 1;
       });
-      this.stats.delivered(batch.length);
-      try {
-        this.sink?.(batch);
-      } catch (e) {
-        this.noteError(`sink: ${(e as Error).message}`);
-      }
+      this.runner.deliver(batch);
     } else if (type === FRAME_REPLAY) {
-      const id = frame.readUInt32BE(5);
+      const id = frame.readUInt32BE(REPLAY_ID_AT);
       const pending = this.replays.get(id);
       if (pending) {
         this.replays.delete(id);
-        pending.resolve(decodeMessages(frame, 9, [pending.topic]));
+        pending.resolve(decodeMessages(frame, REPLAY_MESSAGES_AT, [pending.topic]));
       }
     } else if (type === FRAME_JSON) {
       this.onStatus(JSON.parse(frame.toString("utf8", 5)) as WorkerStatus);
@@ -243,7 +250,7 @@ export class KafkaSource implements Source {
         break;
       case "ready":
         this.connected = true;
-        this.respawnDelay = 500;
+        this.runner.backoff.reset();
         this.readyWaiter?.resolve();
         break;
       case "health":
@@ -251,12 +258,12 @@ export class KafkaSource implements Source {
         this.lag = s.lag;
         this.workerErrors = s.errors;
         this.workerReconnects = s.reconnects;
-        if (s.lastError) this.stats.lastError = s.lastError;
+        if (s.lastError) this.runner.stats.lastError = s.lastError;
         break;
       case "error":
         this.workerErrors++;
-        this.stats.lastError = s.message;
-        if (s.code === -187) this.connected = false;
+        this.runner.stats.lastError = s.message;
+        if (s.code === ERR_ALL_BROKERS_DOWN) this.connected = false;
         break;
       case "replay-error":
         this.settleReplay(s.id, new Error(`kafka replay: ${s.message}`));
@@ -270,24 +277,19 @@ export class KafkaSource implements Source {
     pending?.reject(err);
   }
 
-  private noteError(msg: string): void {
-    this.stats.error(msg);
-  }
-
   private onExit(proc: ReturnType<typeof spawnWorker>, code: number | null): void {
     if (this.proc !== proc) return; // stopped on purpose
     this.proc = undefined;
     this.connected = false;
     // The worker's counters restart with it; keep what it had reported.
-    this.stats.errors += this.workerErrors;
-    this.stats.reconnects += this.workerReconnects;
+    this.runner.stats.errors += this.workerErrors;
+    this.runner.stats.reconnects += this.workerReconnects;
     this.workerErrors = this.workerReconnects = 0;
-    this.noteError(`kafka worker exited with code ${code}`);
+    this.runner.recordError(`kafka worker exited with code ${code}`);
     for (const id of [...this.replays.keys()]) this.settleReplay(id, new Error("kafka worker exited"));
-    if (this.stopping) return;
-    this.stats.reconnects++;
-    this.respawnTimer = setTimeout(() => this.spawn(), this.respawnDelay);
-    this.respawnDelay = Math.min(this.respawnDelay * 2, 10_000);
+    if (this.runner.stopped) return;
+    this.runner.stats.reconnects++;
+    this.respawnTimer = setTimeout(() => this.spawn(), this.runner.backoff.next());
   }
 }
 

@@ -11,7 +11,7 @@
  */
 import Kafka from "@confluentinc/kafka-javascript";
 import {
-  encodeJson, encodeMessages, type RawKafkaMessage, type WorkerCommand, type WorkerStatus,
+  ERR_ALL_BROKERS_DOWN, encodeJson, encodeMessages, type RawKafkaMessage, type WorkerCommand, type WorkerStatus,
 } from "./kafka-frames.ts";
 
 /** What KafkaSource passes on the command line. */
@@ -94,7 +94,7 @@ consumer.setDefaultIsTimeoutOnlyForFirstMessage(true);
 
 consumer.on("event.error", (err: { message: string; code: number }) => {
   // -187 all brokers down, -195 transport failure: librdkafka reconnects by itself.
-  if (err.code === -187) connected = false;
+  if (err.code === ERR_ALL_BROKERS_DOWN) connected = false;
   onError(err);
 });
 

@@ -17,9 +17,8 @@ import {
   type OrderedConsumerOptions,
 } from "@nats-io/jetstream";
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
-import { Backoff, sleep } from "../backoff.ts";
-import { CircuitBreaker } from "../circuit-breaker.ts";
-import { SourceHealthTracker } from "../source-health.ts";
+import { sleep } from "../backoff.ts";
+import { SourceRunner } from "../source-runner.ts";
 
 /** Options shared by both modes. */
 export interface NatsCommonConfig {
@@ -61,21 +60,13 @@ export class NatsSource implements Source {
   readonly replay?: (origin: string, fromPosition: number, limit: number) => Promise<SourceMessage[]>;
 
   private readonly maxBatch: number;
-  private readonly backoff = new Backoff({ initialMs: 200, maxMs: 15_000 });
-  private readonly breaker = new CircuitBreaker({ failureThreshold: 5, cooldownMs: 10_000 });
-  private readonly replayBreaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5_000 });
-  private readonly abort = new AbortController();
   private readonly decoder = new TextDecoder();
 
-  private sink: BatchSink | undefined;
   private nc: NatsConnection | undefined;
   private consumerIter: ConsumerMessages | undefined;
   private deleteConsumer: (() => Promise<unknown>) | undefined;
   private pending: SourceMessage[] = [];
   private flushScheduled = false;
-  private started = false;
-  private stopped = false;
-  private stopPromise: Promise<void> | undefined;
   private runLoop: Promise<void> | undefined;
   /** Last JetStream sequence handed to the sink; a recreated consumer starts right after it. */
   private lastSeq = 0;
@@ -86,40 +77,41 @@ export class NatsSource implements Source {
 
   private connUp = false;
   private readingUp = false;
-  private readonly stats = new SourceHealthTracker();
+  private readonly runner: SourceRunner;
 
   constructor(
     readonly name: string,
     private readonly config: NatsSourceConfig,
   ) {
+    this.runner = new SourceRunner(`nats source ${name}`, { backoff: { initialMs: 200, maxMs: 15_000 } });
     this.maxBatch = Math.max(1, config.maxBatch ?? 1000);
     if (config.mode === "core" && config.subjects.length === 0) throw new Error(`nats source ${name}: no subjects`);
     if (config.mode === "jetstream") this.replay = (o, p, l) => this.replayJetStream(config, o, p, l);
   }
 
   start(sink: BatchSink): Promise<void> {
-    if (this.started || this.stopped) return Promise.reject(new Error(`nats source ${this.name}: start() twice`));
-    this.started = true;
-    this.sink = sink;
+    try {
+      this.runner.begin(sink);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     return new Promise<void>((resolve) => {
       this.runLoop = this.supervise(resolve);
     });
   }
 
   stop(): Promise<void> {
-    this.stopPromise ??= this.doStop();
-    return this.stopPromise;
+    return this.runner.stopOnce(() => this.doStop());
   }
 
   health(): SourceHealth {
-    return this.stats.health(this.connUp && this.readingUp);
+    return this.runner.health(this.connUp && this.readingUp);
   }
 
   private async doStop(): Promise<void> {
     // Hand over what was already read, then never call the sink again.
     this.flush();
-    this.stopped = true;
-    this.abort.abort();
+    this.runner.halt();
     this.readingUp = false;
     const nc = this.nc;
     if (this.consumerIter) await this.consumerIter.close().catch(() => undefined);
@@ -136,13 +128,13 @@ export class NatsSource implements Source {
 
   /** Connects, reads until the connection closes for good, and starts over; never throws. */
   private async supervise(onReady: () => void): Promise<void> {
-    const signal = this.abort.signal;
+    const signal = this.runner.signal;
     // start() must settle even if stop() comes before the first successful connection.
     signal.addEventListener("abort", () => onReady(), { once: true });
-    while (!this.stopped) {
-      const wait = this.breaker.remainingCooldownMs();
+    while (!this.runner.stopped) {
+      const wait = this.runner.breaker.remainingCooldownMs();
       if (wait > 0) await sleep(wait, signal);
-      if (this.stopped) break;
+      if (this.runner.stopped) break;
       let nc: NatsConnection;
       try {
         nc = await connect({
@@ -157,25 +149,25 @@ export class NatsSource implements Source {
           maxPingOut: 3,
         });
       } catch (err) {
-        this.recordError(err);
-        this.breaker.failure();
-        await sleep(this.backoff.next(), signal);
+        this.runner.recordError(err);
+        this.runner.breaker.failure();
+        await sleep(this.runner.backoff.next(), signal);
         continue;
       }
-      if (this.stopped) {
+      if (this.runner.stopped) {
         await nc.close().catch(() => undefined);
         break;
       }
       this.nc = nc;
       this.connUp = true;
-      this.breaker.success();
-      this.backoff.reset();
+      this.runner.breaker.success();
+      this.runner.backoff.reset();
       void this.watchStatus(nc);
       if (this.config.mode === "core") {
         this.subscribeCore(nc, this.config);
         // The server has registered the subscriptions once the flush's PONG is back; only then
         // is "everything published after start()" actually delivered.
-        await nc.flush().catch((err: unknown) => this.recordError(err));
+        await nc.flush().catch((err: unknown) => this.runner.recordError(err));
         this.readingUp = true;
         onReady();
       } else {
@@ -184,11 +176,11 @@ export class NatsSource implements Source {
       const closedWith = await nc.closed();
       this.connUp = false;
       this.readingUp = false;
-      if (this.stopped) break;
+      if (this.runner.stopped) break;
       // Only a fatal error (auth, protocol) closes a client with unlimited reconnects.
-      this.recordError(closedWith ?? new Error("connection closed"));
-      this.stats.reconnects++;
-      await sleep(this.backoff.next(), signal);
+      this.runner.recordError(closedWith ?? new Error("connection closed"));
+      this.runner.stats.reconnects++;
+      await sleep(this.runner.backoff.next(), signal);
     }
   }
 
@@ -196,14 +188,14 @@ export class NatsSource implements Source {
     for await (const s of nc.status()) {
       if (s.type === "disconnect") {
         this.connUp = false;
-        this.recordError(new Error(`disconnected from ${s.server}`));
+        this.runner.recordError(new Error(`disconnected from ${s.server}`));
       } else if (s.type === "reconnect") {
         this.connUp = true;
-        this.stats.reconnects++;
+        this.runner.stats.reconnects++;
       } else if (s.type === "error") {
-        this.recordError(s.error);
+        this.runner.recordError(s.error);
       } else if (s.type === "slowConsumer") {
-        this.recordError(new Error(`slow consumer on ${s.sub.getSubject()}`));
+        this.runner.recordError(new Error(`slow consumer on ${s.sub.getSubject()}`));
       }
     }
   }
@@ -213,7 +205,7 @@ export class NatsSource implements Source {
     for (const subject of config.subjects) {
       nc.subscribe(subject, {
         callback: (err: Error | null, msg: Msg) => {
-          if (err) return this.recordError(err);
+          if (err) return this.runner.recordError(err);
           this.push({ origin: msg.subject, value: this.decoder.decode(msg.data) });
         },
       });
@@ -222,9 +214,9 @@ export class NatsSource implements Source {
 
   /** Keeps one ordered consumer alive on `nc`, recreating it after the last delivered sequence. */
   private async consumeJetStream(nc: NatsConnection, config: NatsJetStreamConfig, onReady: () => void) {
-    const signal = this.abort.signal;
+    const signal = this.runner.signal;
     const js = jetstream(nc);
-    while (!this.stopped && !nc.isClosed()) {
+    while (!this.runner.stopped && !nc.isClosed()) {
       try {
         // Resolved once: re-resolving "new" for a recreated consumer would skip what arrived since.
         this.nextSeq ??= await this.initialSeq(nc, config);
@@ -236,7 +228,7 @@ export class NatsSource implements Source {
           deliver_policy: DeliverPolicy.StartSequence,
           opt_start_seq: startSeq,
         });
-        if (this.stopped) {
+        if (this.runner.stopped) {
           await consumer.delete().catch(() => undefined);
           return;
         }
@@ -249,16 +241,16 @@ export class NatsSource implements Source {
         this.consumerIter = iter;
         void this.watchConsumer(iter);
         this.readingUp = true;
-        this.backoff.reset();
+        this.runner.backoff.reset();
         onReady();
         const err = await iter.closed();
         this.readingUp = false;
-        if (err) this.recordError(err);
+        if (err) this.runner.recordError(err);
       } catch (err) {
         this.readingUp = false;
-        this.recordError(err);
+        this.runner.recordError(err);
       }
-      if (!this.stopped) await sleep(this.backoff.next(), signal);
+      if (!this.runner.stopped) await sleep(this.runner.backoff.next(), signal);
     }
   }
 
@@ -287,7 +279,7 @@ export class NatsSource implements Source {
       if (n.type === "ordered_consumer_recreated") this.readingUp = true;
       else if (n.type === "stream_not_found" || n.type === "consumer_deleted" || n.type === "no_responders") {
         this.readingUp = false;
-        this.recordError(new Error(`jetstream ${n.type}`));
+        this.runner.recordError(new Error(`jetstream ${n.type}`));
       }
     }
   }
@@ -314,7 +306,7 @@ export class NatsSource implements Source {
     const nc = this.nc;
     if (!nc || nc.isClosed() || !this.connUp) throw new Error(`nats source ${this.name}: not connected`);
     if (limit <= 0) return [];
-    return this.replayBreaker.run(async () => {
+    return this.runner.replayBreaker.run(async () => {
       const consumer = await jetstream(nc).consumers.get(config.stream, {
         filter_subjects: origin,
         deliver_policy: DeliverPolicy.StartSequence,
@@ -339,7 +331,7 @@ export class NatsSource implements Source {
   }
 
   private push(msg: SourceMessage): void {
-    if (this.stopped) return;
+    if (this.runner.stopped) return;
     this.pending.push(msg);
     if (this.pending.length >= this.maxBatch) {
       this.flush();
@@ -353,20 +345,10 @@ export class NatsSource implements Source {
 
   private flush(): void {
     this.flushScheduled = false;
-    if (this.stopped || this.pending.length === 0 || !this.sink) return;
+    if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
-    this.stats.delivered(batch.length);
-    try {
-      this.sink(batch);
-    } catch (err) {
-      // A failing sink is the gateway's bug; the source keeps reading.
-      this.recordError(err);
-    }
-  }
-
-  private recordError(err: unknown): void {
-    if (!this.stopped) this.stats.error(err);
+    this.runner.deliver(batch);
   }
 }
 

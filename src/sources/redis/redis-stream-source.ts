@@ -12,8 +12,7 @@
 import { Redis } from "ioredis";
 import type { BatchSink, Source, SourceHealth, SourceMessage } from "../source.ts";
 import { Backoff, sleep } from "../backoff.ts";
-import { CircuitBreaker } from "../circuit-breaker.ts";
-import { SourceHealthTracker } from "../source-health.ts";
+import { SourceRunner } from "../source-runner.ts";
 
 /** Configuration of a {@link RedisStreamSource}. */
 export interface RedisStreamSourceConfig {
@@ -62,39 +61,35 @@ export class RedisStreamSource implements Source {
 
   private readonly count: number;
   private readonly blockMs: number;
+  /** ioredis' own reconnects of the reader; the read loop's retries use the runner's backoff. */
   private readonly backoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
-  private readonly loopBackoff = new Backoff({ initialMs: 100, maxMs: 10_000 });
-  private readonly breaker = new CircuitBreaker({ failureThreshold: 5, cooldownMs: 10_000 });
-  private readonly replayBreaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 5_000 });
-  private readonly abort = new AbortController();
+  private readonly runner: SourceRunner;
   /** Last id delivered per stream key; XREAD resumes strictly after it. */
   private readonly lastIds = new Map<string, string>();
 
   private reader: Redis | undefined;
   private commands: Redis | undefined;
   private commandsConnecting: Promise<void> | undefined;
-  private sink: BatchSink | undefined;
-  private started = false;
-  private stopped = false;
-  private stopPromise: Promise<void> | undefined;
   private loop: Promise<void> | undefined;
 
   private everReady = false;
-  private readonly stats = new SourceHealthTracker();
 
   constructor(
     readonly name: string,
     private readonly config: RedisStreamSourceConfig,
   ) {
     if (config.streams.length === 0) throw new Error(`redis source ${name}: no streams configured`);
+    this.runner = new SourceRunner(`redis source ${name}`);
     this.count = Math.max(1, config.count ?? 1000);
     this.blockMs = Math.max(1, config.blockMs ?? 5000);
   }
 
   start(sink: BatchSink): Promise<void> {
-    if (this.started || this.stopped) return Promise.reject(new Error(`redis source ${this.name}: start() twice`));
-    this.started = true;
-    this.sink = sink;
+    try {
+      this.runner.begin(sink);
+    } catch (err) {
+      return Promise.reject(err);
+    }
     this.reader = new Redis(this.config.url, {
       connectionName: `cex-ws-gateway:${this.name}`,
       // Commands wait for the reconnect instead of failing, and the XREAD in flight when the
@@ -106,28 +101,27 @@ export class RedisStreamSource implements Source {
     });
     this.reader.on("ready", () => {
       this.backoff.reset();
-      if (this.everReady) this.stats.reconnects++;
+      if (this.everReady) this.runner.stats.reconnects++;
       this.everReady = true;
     });
-    this.reader.on("error", (err: Error) => this.recordError(err));
+    this.reader.on("error", (err: Error) => this.runner.recordError(err));
     return new Promise<void>((resolve) => {
-      this.abort.signal.addEventListener("abort", () => resolve(), { once: true });
+      this.runner.signal.addEventListener("abort", () => resolve(), { once: true });
       this.loop = this.run(this.reader!, resolve);
     });
   }
 
   stop(): Promise<void> {
-    this.stopPromise ??= this.doStop();
-    return this.stopPromise;
+    return this.runner.stopOnce(() => this.doStop());
   }
 
   health(): SourceHealth {
-    return this.stats.health(!this.stopped && this.reader?.status === "ready");
+    return this.runner.health(!this.runner.stopped && this.reader?.status === "ready");
   }
 
   /** Entries of stream `origin` after `fromPosition`, oldest first, at most `limit` (XRANGE). */
   async replay(origin: string, fromPosition: number, limit: number): Promise<SourceMessage[]> {
-    if (this.stopped) throw new Error(`redis source ${this.name} stopped`);
+    if (this.runner.stopped) throw new Error(`redis source ${this.name} stopped`);
     if (limit <= 0) return [];
     // A separate connection: the reader is parked in XREAD BLOCK most of the time.
     if (!this.commands) {
@@ -143,7 +137,7 @@ export class RedisStreamSource implements Source {
       this.commands.on("error", () => undefined);
     }
     const cmd = this.commands;
-    return this.replayBreaker.run(async () => {
+    return this.runner.replayBreaker.run(async () => {
       if (cmd.status === "wait" || cmd.status === "end") {
         // Concurrent first replays share one connect instead of failing on a half-open socket.
         this.commandsConnecting ??= cmd.connect().finally(() => (this.commandsConnecting = undefined));
@@ -156,8 +150,7 @@ export class RedisStreamSource implements Source {
   }
 
   private async doStop(): Promise<void> {
-    this.stopped = true;
-    this.abort.abort();
+    this.runner.halt();
     // The abort rejects the awaited XREAD (see untilStopped) and disconnect() ends reconnecting,
     // so the loop ends at once even while Redis is down.
     this.reader?.disconnect();
@@ -166,32 +159,32 @@ export class RedisStreamSource implements Source {
   }
 
   private async run(reader: Redis, onReady: () => void): Promise<void> {
-    const signal = this.abort.signal;
-    while (!this.stopped && !(await this.resolveStartIds(reader))) {
-      await sleep(this.loopBackoff.next(), signal);
+    const signal = this.runner.signal;
+    while (!this.runner.stopped && !(await this.resolveStartIds(reader))) {
+      await sleep(this.runner.backoff.next(), signal);
     }
-    this.loopBackoff.reset();
+    this.runner.backoff.reset();
     onReady();
     const keys = this.config.streams;
-    while (!this.stopped) {
-      const wait = this.breaker.remainingCooldownMs();
+    while (!this.runner.stopped) {
+      const wait = this.runner.breaker.remainingCooldownMs();
       if (wait > 0) await sleep(wait, signal);
-      if (this.stopped) break;
+      if (this.runner.stopped) break;
       try {
         const ids = keys.map((k) => this.lastIds.get(k) ?? "0-0");
         const reply = await this.untilStopped(
           reader.xread("COUNT", this.count, "BLOCK", this.blockMs, "STREAMS", ...keys, ...ids),
         );
-        this.breaker.success();
-        this.loopBackoff.reset();
+        this.runner.breaker.success();
+        this.runner.backoff.reset();
         if (reply) this.deliver(reply);
       } catch (err) {
-        if (this.stopped) break;
+        if (this.runner.stopped) break;
         // Errors that are not connection losses (e.g. WRONGTYPE) land here; connection losses
         // are absorbed by ioredis and only delay the reply.
-        this.recordError(err);
-        this.breaker.failure();
-        await sleep(this.loopBackoff.next(), signal);
+        this.runner.recordError(err);
+        this.runner.breaker.failure();
+        await sleep(this.runner.backoff.next(), signal);
       }
     }
   }
@@ -210,7 +203,7 @@ export class RedisStreamSource implements Source {
       }
       return true;
     } catch (err) {
-      if (!this.stopped) this.recordError(err);
+      this.runner.recordError(err);
       return false;
     }
   }
@@ -220,7 +213,7 @@ export class RedisStreamSource implements Source {
    * in ioredis' offline queue while it is reconnecting, and stop() must not wait for Redis.
    */
   private untilStopped<T>(p: Promise<T>): Promise<T> {
-    const signal = this.abort.signal;
+    const signal = this.runner.signal;
     p.catch(() => undefined);
     if (signal.aborted) return Promise.reject(new Error("stopped"));
     return new Promise<T>((resolve, reject) => {
@@ -237,14 +230,7 @@ export class RedisStreamSource implements Source {
       const last = entries[entries.length - 1];
       if (last) this.lastIds.set(key, last[0]);
     }
-    if (batch.length === 0 || this.stopped || !this.sink) return;
-    this.stats.delivered(batch.length);
-    try {
-      this.sink(batch);
-    } catch (err) {
-      // A failing sink is the gateway's bug; the source keeps reading.
-      this.recordError(err);
-    }
+    this.runner.deliver(batch);
   }
 
   private toMessage(origin: string, [id, fields]: StreamEntry): SourceMessage {
@@ -258,7 +244,7 @@ export class RedisStreamSource implements Source {
       else if (f === "key") key = fields[i + 1];
     }
     const position = redisIdToPosition(id);
-    if (position === undefined) this.recordError(new Error(`entry id ${id} of ${origin} has no position`));
+    if (position === undefined) this.runner.recordError(new Error(`entry id ${id} of ${origin} has no position`));
     const msg: SourceMessage = {
       origin,
       value: data ?? value ?? fieldsToJson(fields),
@@ -267,10 +253,6 @@ export class RedisStreamSource implements Source {
     };
     if (key !== undefined) msg.key = key;
     return msg;
-  }
-
-  private recordError(err: unknown): void {
-    if (!this.stopped) this.stats.error(err);
   }
 }
 
