@@ -15,6 +15,7 @@ import { EventPipeline } from "./gateway/event-pipeline.ts";
 import { ExpirySchedule } from "./gateway/expiry-schedule.ts";
 import { DataFrames } from "./gateway/data-frames.ts";
 import { Fanout } from "./gateway/fanout.ts";
+import { ClientIpResolver } from "./gateway/client-ip.ts";
 import { FrameSigner } from "./gateway/frame-signer.ts";
 import { Gateway, type Feeder } from "./gateway/gateway.ts";
 import { IpRateLimiter } from "./gateway/ip-rate-limiter.ts";
@@ -134,7 +135,7 @@ export function createGateway(cfg: GatewayConfig, deps: GatewayDeps = {}): Assem
     publisher,
     session,
     expiry,
-    upgrade: new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), metrics, log),
+    upgrade: new UpgradeHandler(auth, new IpRateLimiter(cfg.limits.connectionsPerIpPerMinute), metrics, log, new ClientIpResolver(cfg.trustedProxies)),
     streamHttp: new StreamHttp(auth, policy, logs),
     publish: (req) => handlePublish(req, { adminToken: cfg.adminToken, source: embedded, known: policy, metrics, maxDepth: cfg.limits.maxPayloadDepth }),
     slow: new SlowClientPolicy(cfg.limits.sendBufferBytes, metrics, log),

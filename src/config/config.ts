@@ -4,6 +4,7 @@ import { isValidStreamPattern } from "../../protocol/stream-name.ts";
 import { DEFAULT_MAX_PAYLOAD_DEPTH } from "../../protocol/json-depth.ts";
 import { parseApiKeys } from "./api-keys.ts";
 import { parseBindings } from "./bindings.ts";
+import { parseCidr } from "./cidr.ts";
 import { ConfigError } from "./config-error.ts";
 import { Reader } from "./reader.ts";
 import { validateSourceDefs, type SourceDef } from "./source-defs.ts";
@@ -282,6 +283,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     const scheme = rev.backend === "redis" ? /^rediss?:\/\// : /^(nats|tls):\/\//;
     if (!rev.url || !scheme.test(rev.url)) r.problem(`REVOCATION_URL: a ${rev.backend} URL is required with REVOCATION_BACKEND=${rev.backend}`);
   }
+  for (const c of cfg.trustedProxies) if (!parseCidr(c)) r.problem(`TRUSTED_PROXIES: "${c}" is not an address or CIDR`);
   if (!/^[A-Za-z0-9_-]{1,64}$/.test(rev.name)) r.problem("REVOCATION_NAME: 1 to 64 of A-Z a-z 0-9 _ -");
   // The upgrade accepts a token up to the clock tolerance past its exp; a shorter grace would
   // close such a connection the moment it opens.

@@ -8,6 +8,7 @@ import { AuthError, type Identity } from "./auth/identity.ts";
 import { httpError } from "../util/http.ts";
 import type { Session } from "./session.ts";
 import type { IpRateLimiter } from "./ip-rate-limiter.ts";
+import { ClientIpResolver } from "./client-ip.ts";
 
 /** What the upgrade hands to the socket's open handler. */
 export interface UpgradeData {
@@ -30,10 +31,12 @@ export class UpgradeHandler {
     private readonly ipLimiter: IpRateLimiter,
     private readonly metrics: GatewayMetrics,
     private readonly log: Logger,
+    private readonly clientIp: ClientIpResolver = new ClientIpResolver([]),
   ) {}
 
   async handle(req: Request, url: URL, server: Server<UpgradeData>): Promise<Response | undefined> {
-    const ip = server.requestIP(req)?.address ?? "unknown";
+    // Behind TRUSTED_PROXIES, the forwarded client; per-IP limits, logs and the admin list use it.
+    const ip = this.clientIp.resolve(server.requestIP(req)?.address ?? "unknown", req.headers.get("x-forwarded-for"));
     if (req.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return httpError(426, "upgrade_required", "this endpoint speaks WebSocket");
     }
