@@ -57,7 +57,8 @@ export class Fanout {
       const frame = this.frames.json(ev);
       this.publisher.publish(t.json, frame);
       t.jsonFrames.inc(subs.json);
-      this.jsonBytes.inc(frame.length * subs.json);
+      // UTF-8 bytes on the wire, not UTF-16 units: non-ASCII payloads (names, memos) count right.
+      this.jsonBytes.inc(Buffer.byteLength(frame, "utf8") * subs.json);
     }
     if (subs.fb > 0) {
       const frame = this.frames.fb(ev);
