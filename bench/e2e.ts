@@ -14,9 +14,11 @@
  *
  * Env: BENCH_KAFKA_RDKAFKA (JSON) adds librdkafka settings to the gateway's Kafka consumer.
  * Usage: bun bench/e2e.ts [--rate 1000] [--clients 2000] [--procs 2] [--pairs 20] [--subs 2]
- *                          [--seconds 10] [--warmup 5] [--sources redis,nats,kafka,rabbitmq]
- * The warm-up covers creating each new stream's ring log (~3 ms each, 200 per source with
- * --pairs 200), so the figures are steady-state delivery, not first-event costs.
+ *                          [--seconds 10] [--warmup 5] [--sources redis,nats,kafka,rabbitmq] [--burst 1000]
+ * The warm-up covers creating each new stream's ring log, so the figures are steady-state
+ * delivery. Then, with --burst N (default 1000), the first non-Kafka source runs once more with N
+ * new streams created at once mid-window, and the p99 of its existing streams is printed against
+ * the phase without: new logs' files are made on a worker thread, so the ratio should stay near 1.
  * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
  * Bounded: aborts after BENCH_MAX_SECONDS (default 115).
  */
@@ -145,10 +147,12 @@ interface Args {
   seconds: number;
   warmup: number;
   sources: SourceKind[];
+  /** New streams created at once mid-window in the burst phase (0: no burst phase). */
+  burst: number;
 }
 
 function parseCommandLine(): Args {
-  const f = flagsOrExit({ rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: SOURCE_KINDS.join(",") });
+  const f = flagsOrExit({ rate: 1000, clients: 2000, procs: 2, pairs: 20, subs: 2, seconds: 10, warmup: 5, sources: SOURCE_KINDS.join(","), burst: 1000 });
   const sources = f.sources.split(",").filter(Boolean);
   const bad = sources.filter((s) => !(SOURCE_KINDS as string[]).includes(s));
   if (bad.length || !sources.length) usageError(`--sources: comma-separated ${SOURCE_KINDS.join(",")} (got "${f.sources}")`);
@@ -201,8 +205,12 @@ async function ingestBuckets(port: number, source: string): Promise<BucketCounts
   return { bounds, counts: [...bounds.map((b) => byLe.get(b)!), inf] };
 }
 
-/** Sends `rate` events/s for `warmup` + `seconds` s through `produce(value)`; returns the measured count. */
-async function paced(src: SourceKind, a: Args, produce: (v: string) => void): Promise<{ measured: number; perPair: number[]; rate: number }> {
+/**
+ * Sends `rate` events/s for `warmup` + `seconds` s through `produce(value)`; returns the measured
+ * count. With `burst`, halfway through the measured window it also sends one event to each of
+ * `burst` new streams (nobody subscribes them: they only make the gateway create their logs).
+ */
+async function paced(src: SourceKind, a: Args, produce: (v: string) => void, burst = 0): Promise<{ measured: number; perPair: number[]; rate: number }> {
   const total = Math.round(a.rate * (a.warmup + a.seconds));
   const warm = Math.round(a.rate * a.warmup);
   const perPair = new Array(a.pairs).fill(0);
@@ -216,6 +224,9 @@ async function paced(src: SourceKind, a: Args, produce: (v: string) => void): Pr
       if (sent === warm) tMeasure = performance.now();
       if (measured) perPair[sent % a.pairs]++;
       produce(payload(src, sent, a.pairs, measured, nowMs()));
+      if (burst > 0 && sent === warm + Math.floor((total - warm) / 2)) {
+        for (let k = 0; k < burst; k++) produce(`{"m":0,"pair":"${src}_new${k}","i":-1,"t":${nowMs()}}`);
+      }
     }
     await Bun.sleep(1);
   }
@@ -267,7 +278,7 @@ async function main(): Promise<void> {
   const run = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 5)}`;
   const sourceDefs: Record<string, unknown>[] = [];
   const bindings: unknown[] = [];
-  const producers: Partial<Record<SourceKind, (a: Args) => Promise<{ measured: number; rate: number }>>> = {};
+  const producers: Partial<Record<SourceKind, (a: Args, burst?: number) => Promise<{ measured: number; rate: number }>>> = {};
 
   if (a.sources.includes("redis")) {
     const key = `bench:${run}`;
@@ -277,8 +288,8 @@ async function main(): Promise<void> {
       r.disconnect();
     });
     sourceDefs.push({ name: "redis", kind: "redis", url: REDIS_URL, streams: [key] });
-    producers.redis = async (args) => {
-      const out = await paced("redis", args, (v) => void r.xadd(key, "MAXLEN", "~", "100000", "*", "data", v));
+    producers.redis = async (args, burst) => {
+      const out = await paced("redis", args, (v) => void r.xadd(key, "MAXLEN", "~", "100000", "*", "data", v), burst);
       await r.ping();
       return out;
     };
@@ -294,9 +305,9 @@ async function main(): Promise<void> {
     });
     const js = jetstream(nc);
     sourceDefs.push({ name: "nats", kind: "nats", mode: "jetstream", servers: NATS_URL, stream });
-    producers.nats = async (args) => {
+    producers.nats = async (args, burst) => {
       const acks: Promise<unknown>[] = [];
-      const out = await paced("nats", args, (v) => void acks.push(js.publish(`bench.${run}.trades`, v).catch(() => undefined)));
+      const out = await paced("nats", args, (v) => void acks.push(js.publish(`bench.${run}.trades`, v).catch(() => undefined)), burst);
       await Promise.all(acks);
       return out;
     };
@@ -337,9 +348,9 @@ async function main(): Promise<void> {
       await pub.close();
     });
     sourceDefs.push({ name: "rabbitmq", kind: "rabbitmq", url: RABBITMQ_URL, exchange, mode: "stream", stream: { name: stream, routingKeys: ["public.#"] } });
-    producers.rabbitmq = async (args) => {
+    producers.rabbitmq = async (args, burst) => {
       const ch = await pub.confirmChannel();
-      const out = await paced("rabbitmq", args, (v) => void ch.publish(exchange, "public.bench.trades", Buffer.from(v), { timestamp: Date.now() }));
+      const out = await paced("rabbitmq", args, (v) => void ch.publish(exchange, "public.bench.trades", Buffer.from(v), { timestamp: Date.now() }), burst);
       await ch.waitForConfirms();
       return out;
     };
@@ -417,9 +428,10 @@ async function main(): Promise<void> {
   for (let k = 0; k < a.clients; k++) for (const j of clientPairs(k, a.subs, a.pairs)) subsPerPair[j]++;
 
   const rows: string[][] = [];
-  for (const src of a.sources) {
+  /** One measured phase of `src` (with `burst` new streams mid-window); its row and p99 (µs). */
+  const phase = async (src: SourceKind, label: string, burst: number): Promise<number> => {
     const before = await ingestBuckets(port, src);
-    const res = await producers[src]!(a);
+    const res = await producers[src]!(a, burst);
     await Bun.sleep(1500); // let the last frames arrive
     for (const c of clients) c.report = undefined;
     for (const c of clients) c.proc.send({ t: "report" } satisfies ToClient);
@@ -442,8 +454,20 @@ async function main(): Promise<void> {
       const v = quantile(ingest, q);
       return v === null ? "-" : (v * 1000).toFixed(1);
     };
-    rows.push([src, res.rate.toFixed(0), String(opened), ((expected / a.seconds) | 0).toLocaleString("en-US"), ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(max), `${got}/${expected}`, `${iq(0.5)} / ${iq(0.99)}`]);
-    console.log(`e2e bench: ${src} done`);
+    rows.push([label, res.rate.toFixed(0), String(opened), ((expected / a.seconds) | 0).toLocaleString("en-US"), ms(h.quantile(0.5)), ms(h.quantile(0.99)), ms(h.quantile(0.999)), ms(max), `${got}/${expected}`, `${iq(0.5)} / ${iq(0.99)}`]);
+    console.log(`e2e bench: ${label} done`);
+    return h.quantile(0.99);
+  };
+  const p99 = new Map<SourceKind, number>();
+  for (const src of a.sources) p99.set(src, await phase(src, src, 0));
+  // The same source again, with `burst` new streams mid-window (Kafka's producer is a Node script
+  // without the burst): does creating their logs move the p99 of the streams already there?
+  const burstSrc = a.sources.find((s) => s !== "kafka");
+  let burstLine = "";
+  if (a.burst > 0 && burstSrc) {
+    const withBurst = await phase(burstSrc, `${burstSrc}+${a.burst} new`, a.burst);
+    const base = p99.get(burstSrc)!;
+    burstLine = `burst: ${a.burst} new streams mid-window on ${burstSrc}: p99 of the existing streams ${(withBurst / 1000).toFixed(2)} ms vs ${(base / 1000).toFixed(2)} ms without, ratio ${(withBurst / base).toFixed(2)}`;
   }
 
   for (const c of clients) c.proc.send({ t: "exit" } satisfies ToClient);
@@ -458,6 +482,7 @@ async function main(): Promise<void> {
   console.log(line(head));
   for (const r of rows) console.log(line(r));
   console.log("\n* the gateway's gateway_source_to_gateway_seconds over the phase (per batch, broker timestamp, bucket-interpolated)");
+  if (burstLine) console.log(burstLine);
 }
 
 if (process.argv[2] === "client") {

@@ -27,6 +27,13 @@ export interface LogStoreOptions {
   /** mmap only: fdatasync written segments every this many ms, off the hot path; 0 (default) = never. */
   syncIntervalMs?: number;
   /**
+   * mmap only: create a new stream's files on a worker thread, its first events held in memory
+   * meanwhile (default false: created inline, every append durable at once). The gateway turns it
+   * on: the event loop never waits for a file system. Events of a stream's first milliseconds are
+   * then lost if the process dies before its files exist (a clean close() writes them).
+   */
+  createInBackground?: boolean;
+  /**
    * Sizes for particular streams, e.g. small logs for per-user streams (a gateway may carry
    * thousands); undefined keeps the store's sizes. Applied when a stream's log is created.
    */
@@ -48,6 +55,7 @@ export interface ResolvedLogOptions {
   segmentBytes: number;
   epochFor: (stream: string) => string | undefined;
   syncIntervalMs: number;
+  createInBackground: boolean;
   maxStreams: number;
   /** The size of `stream`'s log: sizeFor's answer or the store's defaults. */
   sizeOf: (stream: string) => LogSize;
@@ -71,6 +79,7 @@ export function resolveLogOptions(opts: LogStoreOptions = {}): ResolvedLogOption
     segmentBytes: opts.segmentBytes ?? DEFAULT_SEGMENT_BYTES,
     epochFor: opts.epochFor ?? (() => undefined),
     syncIntervalMs: opts.syncIntervalMs ?? 0,
+    createInBackground: opts.createInBackground ?? false,
     maxStreams: opts.maxStreams ?? Infinity,
     sizeOf: () => r,
   };

@@ -27,9 +27,11 @@ import path from "node:path";
 import { claimDir, releaseDir, writeDirLock } from "./dir-lock.ts";
 import { type LogStoreOptions, type ResolvedLogOptions, resolveLogOptions } from "./log-options.ts";
 import { StreamLimitError, type LogStore, type StreamLog } from "./log-store.ts";
+import { LogCreator } from "./log-creator.ts";
+import { PendingLog } from "./pending-log.ts";
 import type { RingLog } from "./ring-log.ts";
 import { syncSegmentFile, syncSegmentFileAsync } from "./segment.ts";
-import { listStreams, openStreamLog, readMeta, streamDirName } from "./stream-dir.ts";
+import { type LogMeta, createStreamFiles, listStreams, mapStreamLog, newLogMeta, openStreamLog, readMeta, streamDirName } from "./stream-dir.ts";
 
 /** The persistent LogStore: one RingLog of mapped segment files per stream under one directory. */
 export class MmapLogStore implements LogStore {
@@ -42,6 +44,9 @@ export class MmapLogStore implements LogStore {
 
   private readonly opts: ResolvedLogOptions;
   private readonly logs = new Map<string, RingLog>();
+  /** New logs whose files a worker is creating (createInBackground); their events wait in memory. */
+  private readonly pending = new Map<string, { log: PendingLog; meta: LogMeta }>();
+  private creator: LogCreator | undefined;
   private readonly onDisk: Set<string>;
   /** Disk bytes per stream log, read from its meta the first time they are asked for. */
   private readonly bytes = new Map<string, number>();
@@ -71,10 +76,12 @@ export class MmapLogStore implements LogStore {
   }
 
   get(stream: string): StreamLog {
-    const log = this.logs.get(stream);
+    const log = this.logs.get(stream) ?? this.pending.get(stream)?.log;
     if (log !== undefined) return log;
     if (this.closed) throw new Error("log store is closed");
     if (!this.onDisk.has(stream) && this.onDisk.size >= this.opts.maxStreams) throw new StreamLimitError(stream, this.opts.maxStreams);
+    // Existing logs open inline: their files are there, only mapping and recovery remain.
+    if (this.opts.createInBackground && !this.onDisk.has(stream)) return this.createInBackground(stream);
     const opened = openStreamLog(this.dir, stream, this.opts, false);
     this.logs.set(stream, opened);
     this.bytes.delete(stream); // a log reset at open may have a new geometry
@@ -83,7 +90,43 @@ export class MmapLogStore implements LogStore {
   }
 
   find(stream: string): StreamLog | undefined {
-    return this.logs.get(stream) ?? (this.onDisk.has(stream) ? this.get(stream) : undefined);
+    return this.logs.get(stream) ?? this.pending.get(stream)?.log ?? (this.onDisk.has(stream) ? this.get(stream) : undefined);
+  }
+
+  /** Whether every log is backed by its files (none is still being created). */
+  get settled(): boolean {
+    return this.pending.size === 0;
+  }
+
+  /**
+   * A new log whose files a worker creates; until then a PendingLog holds its events. The epoch is
+   * fixed now, so what clients see before and after the switch is one numbering.
+   */
+  private createInBackground(stream: string): PendingLog {
+    streamDirName(stream); // refuses a name that cannot be a directory, as the inline path does
+    const meta = newLogMeta(stream, this.opts);
+    const size = this.opts.sizeOf(stream);
+    const log = new PendingLog(stream, meta.epoch, size.maxEvents, size.segments * size.segmentBytes);
+    this.pending.set(stream, { log, meta });
+    this.onDisk.add(stream);
+    this.bytes.delete(stream);
+    this.creator ??= new LogCreator();
+    this.creator.create(this.dir, meta).then(
+      () => this.adopt(stream),
+      // The files could not be made (disk full...): the log stays in memory, and close() retries.
+      (err: Error) => (this.lastSyncError = err),
+    );
+    return log;
+  }
+
+  /** The files of a pending log exist: map them and move its events in (on the event loop, ~µs). */
+  private adopt(stream: string): void {
+    const p = this.pending.get(stream);
+    if (!p || this.closed) return;
+    const ring = mapStreamLog(this.dir, p.meta, this.opts.sizeOf(stream).maxEvents, false);
+    p.log.adopt(ring);
+    this.pending.delete(stream);
+    this.logs.set(stream, ring);
   }
 
   streams(): string[] {
@@ -126,6 +169,19 @@ export class MmapLogStore implements LogStore {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    // Logs still being created get their files here, inline, so their events are kept too.
+    this.creator?.terminate();
+    for (const [stream, p] of this.pending) {
+      try {
+        createStreamFiles(this.dir, p.meta);
+        const ring = mapStreamLog(this.dir, p.meta, this.opts.sizeOf(stream).maxEvents, false);
+        p.log.adopt(ring);
+        this.logs.set(stream, ring);
+      } catch (e) {
+        this.lastSyncError = e as Error;
+      }
+    }
+    this.pending.clear();
     let synced = true;
     try {
       this.sync();

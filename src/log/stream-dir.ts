@@ -132,24 +132,12 @@ export function openStreamLog(root: string, stream: string, opts: ResolvedLogOpt
   const dir = path.join(root, streamDirName(stream));
   fs.mkdirSync(dir, { recursive: true });
   const fixed = opts.epochFor(stream);
-  const size = opts.sizeOf(stream);
   let meta = readMeta(dir);
   const matches =
     meta !== undefined && meta.stream === stream && (fixed !== undefined ? meta.fixedEpoch && meta.epoch === fixed : !meta.fixedEpoch);
   if (meta === undefined || !matches) {
-    meta = {
-      v: 1,
-      stream,
-      epoch: fixed ?? randomEpoch(),
-      fixedEpoch: fixed !== undefined,
-      logId: crypto.getRandomValues(new Int32Array(1))[0]!,
-      segments: size.segments,
-      segmentBytes: size.segmentBytes,
-      createdAt: new Date().toISOString(),
-    };
-    // Segments first, meta last: a crash in between leaves no meta, so the next open resets again.
-    for (let i = 0; i < meta.segments; i++) prepareSegmentFile(segmentPath(dir, i), meta.segmentBytes, true);
-    writeMeta(dir, meta, false);
+    meta = newLogMeta(stream, opts);
+    createStreamFiles(root, meta);
   } else {
     for (let i = 0; i < meta.segments; i++) prepareSegmentFile(segmentPath(dir, i), meta.segmentBytes, false);
     if (suspectLoss && !meta.fixedEpoch) {
@@ -157,7 +145,41 @@ export function openStreamLog(root: string, stream: string, opts: ResolvedLogOpt
       writeMeta(dir, meta, true);
     }
   }
+  return mapStreamLog(root, meta, opts.sizeOf(stream).maxEvents, suspectLoss);
+}
+
+/** The meta of a new log of `stream`: its epoch (source-given or random), a fresh logId, its size. */
+export function newLogMeta(stream: string, opts: ResolvedLogOptions): LogMeta {
+  const fixed = opts.epochFor(stream);
+  const size = opts.sizeOf(stream);
+  return {
+    v: 1,
+    stream,
+    epoch: fixed ?? randomEpoch(),
+    fixedEpoch: fixed !== undefined,
+    logId: crypto.getRandomValues(new Int32Array(1))[0]!,
+    segments: size.segments,
+    segmentBytes: size.segmentBytes,
+    createdAt: new Date().toISOString(),
+  };
+}
+
+/**
+ * Creates (or resets) the files of a new log: the slow, blocking part of opening one (directory,
+ * preallocated segments, meta), safe to run on another thread (see log-creator.ts).
+ */
+export function createStreamFiles(root: string, meta: LogMeta): void {
+  const dir = path.join(root, streamDirName(meta.stream));
+  fs.mkdirSync(dir, { recursive: true });
+  // Segments first, meta last: a crash in between leaves no meta, so the next open resets again.
+  for (let i = 0; i < meta.segments; i++) prepareSegmentFile(segmentPath(dir, i), meta.segmentBytes, true);
+  writeMeta(dir, meta, false);
+}
+
+/** Maps the prepared segment files of a log and recovers (or starts) its RingLog. */
+export function mapStreamLog(root: string, meta: LogMeta, maxEvents: number, suspectLoss: boolean): RingLog {
+  const dir = path.join(root, streamDirName(meta.stream));
   const segs = [];
   for (let i = 0; i < meta.segments; i++) segs.push(mapSegment(segmentPath(dir, i), i, meta.segmentBytes));
-  return new RingLog(stream, { epoch: meta.epoch, logId: meta.logId }, segs, size.maxEvents, suspectLoss);
+  return new RingLog(meta.stream, { epoch: meta.epoch, logId: meta.logId }, segs, maxEvents, suspectLoss);
 }

@@ -28,6 +28,7 @@ function track<T extends LogStore>(s: T): T {
 
 const kinds: [string, (o: LogStoreOptions) => LogStore][] = [
   ["mmap", (o) => track(new MmapLogStore({ dir: newDir(), ...o }))],
+  ["mmap, files created in the background", (o) => track(new MmapLogStore({ dir: newDir(), createInBackground: true, ...o }))],
   ["memory", (o) => track(new MemoryLogStore(o))],
 ];
 
