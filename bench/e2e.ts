@@ -18,7 +18,7 @@
  * The warm-up covers creating each new stream's ring log, so the figures are steady-state
  * delivery. Then, with --burst N (default 1000), the first non-Kafka source runs once more with N
  * new streams created at once mid-window, and the p99 of its existing streams is printed against
- * the phase without: new logs' files are made on a worker thread, so the ratio should stay near 1.
+ * the phase without (LOG_CREATE_IN_BACKGROUND=0 runs the gateway with inline creation, to compare).
  * Needs the servers of scripts/services.sh (started if not running) and the Kafka client build.
  * Bounded: aborts after BENCH_MAX_SECONDS (default 115).
  */
@@ -370,6 +370,7 @@ async function main(): Promise<void> {
       HOME: process.env.HOME ?? "/tmp",
       CONFIG_FILE: join(dir, "config.json"),
       LOG_DIR: join(dir, "log"),
+      LOG_CREATE_IN_BACKGROUND: process.env.LOG_CREATE_IN_BACKGROUND ?? "1",
       PORT: String(port),
       HOST: "127.0.0.1",
       JWT_SECRET: secret,

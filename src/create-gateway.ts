@@ -74,8 +74,7 @@ export function createGateway(cfg: GatewayConfig, deps: GatewayDeps = {}): Assem
     openLogStore(
       cfg.log.dir === ""
         ? { kind: "memory", maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, epochFor, sizeFor }
-        : // New streams' files are made on a worker thread: delivery never waits for the file system.
-          { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor, createInBackground: true },
+        : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor, createInBackground: cfg.log.createInBackground },
     );
   const sessions = new SessionRegistry();
   const rev = cfg.auth.revocation;
