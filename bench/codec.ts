@@ -6,9 +6,13 @@
  *
  *   ./node_modules/.bin/bun bench/codec.ts
  *
- * JSON encode = encodeDataFrameJson (string concatenation, data not parsed); JSON decode =
- * JSON.parse of the frame text, as a client does. FlatBuffers encode = encodeDataFrameFb (parses
- * data once, builds the typed payload, copies the bytes); decode = decodeFrameFb to the same object.
+ * JSON encode = encodeDataFrameJson (string concatenation, data not parsed); "json+utf8" adds the
+ * UTF-8 encoding a socket write of the string needs (what Bun's publish does with it). JSON decode
+ * = JSON.parse of the frame text, as a client does. FlatBuffers encode = encodeDataFrameFb with
+ * the event as the pipeline hands it (`value`: the payload the router already parsed; a depth
+ * event's stamped payload), building the fixed-point payload and copying the bytes; "fb (text)" is
+ * the same from the JSON text alone (a parse more). Decode = decodeFrameFb to the same object as
+ * JSON.parse. The last lines are the same-run ratios against issue 10's targets.
  */
 import { decodeFrameFb, encodeDataFrameFb } from "../src/codec/flatbuffers-codec.ts";
 import { encodeDataFrameJson } from "../src/codec/json-codec.ts";
@@ -76,29 +80,40 @@ function measure(fn: (i: number) => number): number {
 }
 
 const utf8 = new TextEncoder();
+const scratch = new Uint8Array(1 << 16);
 const rows: string[][] = [];
+const ratios: string[] = [];
 const started = Date.now();
 for (const [name, base] of cases) {
-  const evs = Array.from({ length: 1024 }, (_, i) => ({ ...base, seq: base.seq + i, prev: base.prev + i }));
+  const texts = Array.from({ length: 1024 }, (_, i) => ({ ...base, seq: base.seq + i, prev: base.prev + i }));
+  const evs = texts.map((e) => ({ ...e, value: JSON.parse(e.data) as unknown }));
   const jsonFrames = evs.map((ev) => encodeDataFrameJson(ev));
   const fbFrames = evs.map((ev) => encodeDataFrameFb(ev));
   const jsonBytes = utf8.encode(jsonFrames[0]!).length;
   const fbBytes = fbFrames[0]!.length;
 
   const jsonEnc = measure((i) => encodeDataFrameJson(evs[i & 1023]!).length);
+  const jsonUtf8 = measure((i) => utf8.encodeInto(encodeDataFrameJson(evs[i & 1023]!), scratch).written);
   const fbEnc = measure((i) => encodeDataFrameFb(evs[i & 1023]!).length);
+  const fbText = measure((i) => encodeDataFrameFb(texts[i & 1023]!).length);
   const jsonDec = measure((i) => (JSON.parse(jsonFrames[i & 1023]!) as { seq: number }).seq);
   const fbDec = measure((i) => (decodeFrameFb(fbFrames[i & 1023]!) as { seq: number }).seq);
 
-  rows.push([name, "json", String(jsonBytes), jsonEnc.toFixed(0), jsonDec.toFixed(0)]);
-  rows.push([name, "flatbuffers", String(fbBytes), fbEnc.toFixed(0), fbDec.toFixed(0)]);
+  rows.push([name, "json", String(jsonBytes), jsonEnc.toFixed(0), jsonUtf8.toFixed(0), jsonDec.toFixed(0)]);
+  rows.push([name, "flatbuffers", String(fbBytes), fbEnc.toFixed(0), `(text ${fbText.toFixed(0)})`, fbDec.toFixed(0)]);
+  ratios.push(
+    `${name}: bytes fb/json ${(fbBytes / jsonBytes).toFixed(2)} (target <= ${name === "depth20" ? "0.50" : name === "trade" ? "0.70" : "-"}); ` +
+      `encode fb/json ${(fbEnc / jsonEnc).toFixed(2)}, fb/(json+utf8) ${(fbEnc / jsonUtf8).toFixed(2)} (target <= 1.5); ` +
+      `decode fb/JSON.parse ${(fbDec / jsonDec).toFixed(2)} (target <= 1.0)`,
+  );
 }
 
-const header = ["frame", "format", "bytes", "encode ns", "decode ns"];
+const header = ["frame", "format", "bytes", "encode ns", "json+utf8 / fb (text)", "decode ns"];
 const widths = header.map((h, c) => Math.max(h.length, ...rows.map((r) => r[c]!.length)));
 const line = (r: string[]) => r.map((v, c) => (c < 2 ? v.padEnd(widths[c]!) : v.padStart(widths[c]!))).join("  ");
 console.log(`codec bench (Bun ${Bun.version}, best of ${ROUNDS} x ${MAX_MS} ms per cell)`);
 console.log(line(header));
 console.log(widths.map((w) => "-".repeat(w)).join("  "));
 for (const r of rows) console.log(line(r));
+for (const r of ratios) console.log(r);
 console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)${sink === 0.5 ? " " : ""}`);

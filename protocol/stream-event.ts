@@ -12,4 +12,9 @@ export interface StreamEvent {
   sourceTs: number;
   /** When the gateway received it, ms since epoch. */
   gatewayTs: number;
+  /**
+   * `data` parsed, when the pipeline already has it (the router parsed it): the FlatBuffers encoder
+   * then skips a second parse. Never logged; cleared once the event is fanned out.
+   */
+  value?: unknown;
 }

@@ -5,7 +5,7 @@
  *   &format=fb|json   wire format, default fb
  *   &pair=btc_usdt    initial pair
  */
-import { GatewayClient, isKind, type ConnectionState, type DataFrame, type DepthLevel, type Format, type OrderData, type Subscription } from "../ts/index.ts";
+import { GatewayClient, isKind, type BookSubscription, type ConnectionState, type DataFrame, type DepthLevel, type Format, type OrderData, type Subscription } from "../ts/index.ts";
 
 const PAIRS = ["btc_usdt", "eth_usdt", "sol_usdt", "bnb_usdt"];
 const BOOK_LEVELS = 12;
@@ -141,6 +141,7 @@ function levelRows(levels: DepthLevel[], side: "bid" | "ask", max: number): HTML
   });
 }
 
+/** Draws the top of the client-kept book (GatewayClient.book: snapshot + checksummed diffs). */
 function showBook(bids: DepthLevel[], asks: DepthLevel[], seq: number, lastUpdateId: number): void {
   const top = [...bids.slice(0, BOOK_LEVELS), ...asks.slice(0, BOOK_LEVELS)];
   const max = Math.max(0, ...top.map(([, q]) => Number(q)));
@@ -149,7 +150,7 @@ function showBook(bids: DepthLevel[], asks: DepthLevel[], seq: number, lastUpdat
   const bestBid = bids[0]?.[0];
   const bestAsk = asks[0]?.[0];
   text("spread", bestBid && bestAsk ? `spread ${(Number(bestAsk) - Number(bestBid)).toPrecision(4)}` : "—");
-  text("book-info", `#${seq} · update ${lastUpdateId}`);
+  text("book-info", `#${seq} · update ${lastUpdateId} · checksum ok`);
 }
 
 // ---- orders -----------------------------------------------------------------------------------
@@ -188,9 +189,13 @@ client.on("data", (f, meta) => {
 });
 
 let pairSub: Subscription<string> | undefined;
+let bookSub: BookSubscription | undefined;
+
+client.on("bookResync", (i) => text("book-info", `re-syncing (${i.reason} at #${i.seq})`));
 
 function subscribePair(p: string): void {
   pairSub?.unsubscribe();
+  bookSub?.unsubscribe();
   pair = p;
   $("pairs")
     .querySelectorAll("button")
@@ -199,11 +204,15 @@ function subscribePair(p: string): void {
   $("trades").querySelector("tbody")!.replaceChildren();
   $("asks").replaceChildren();
   $("bids").replaceChildren();
-  const streams = [`ticker.${p}`, `trades.${p}`, `depth.${p}`] as const;
+  const streams = [`ticker.${p}`, `trades.${p}`] as const;
   pairSub = client.subscribe(streams, (f) => {
     if (isKind(f, "ticker")) showTicker(f.data, f.seq);
     else if (isKind(f, "trades")) addTrade(f);
-    else if (isKind(f, "depth")) showBook(f.data.bids, f.data.asks, f.seq, f.data.lastUpdateId);
+  });
+  // The book: the throttled diff view (one repaint per 100 ms at most), kept and verified by the client.
+  bookSub = client.book(`depth.${p}@100ms`, (book, f) => {
+    const top = book.top(BOOK_LEVELS);
+    showBook(top.bids, top.asks, f.seq, book.lastUpdateId);
   });
   // The ticker only changes now and then: show the latest right away.
   client.snapshot(streams[0]).then(

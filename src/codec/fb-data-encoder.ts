@@ -103,8 +103,8 @@ const TICKER = 2;
 const TABLE = 3;
 
 /**
- * The FlatBuffers (schema v2) data frame of `ev`. Parses `ev.data` once (only for a known stream
- * kind) and writes that kind's fixed-point payload, or `raw_json` with `ev.data` verbatim when it
+ * The FlatBuffers (schema v2) data frame of `ev`. Uses `ev.value` (the payload the router parsed)
+ * or parses `ev.data` (only for a known stream kind) and writes that kind's fixed-point payload, or `raw_json` with `ev.data` verbatim when it
  * does not fit. Throws TypeError when seq/prev are not non-negative safe integers.
  */
 export function encodeDataFrameFb(ev: StreamEvent, signature?: FrameSignature): Uint8Array {
@@ -124,10 +124,13 @@ export function encodeDataFrameFb(ev: StreamEvent, signature?: FrameSignature): 
   // A signed frame carries the exact data text it was signed over: raw_json, never a typed payload.
   const kind = signature ? "other" : streamKind(ev.stream);
   if (kind !== "other") {
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      parsed = undefined; // not JSON: forwarded verbatim, as the JSON format does
+    if (ev.value !== undefined) parsed = ev.value; // parsed once, by the router
+    else {
+      try {
+        parsed = JSON.parse(data);
+      } catch {
+        parsed = undefined; // not JSON: forwarded verbatim, as the JSON format does
+      }
     }
     if (parsed !== undefined) {
       // A lone surrogate can only come from a \u escape or be in the text itself.

@@ -101,9 +101,11 @@ export class EventPipeline<R extends MessageRouter = MessageRouter> {
       }
       data = depth.data;
     }
-    const ev: StreamEvent = { stream: routed.stream, seq, prev: head, data, sourceTs: routed.sourceTs, gatewayTs: now };
+    const value = depth !== undefined ? depth.payload : routed.value;
+    const ev: StreamEvent = { stream: routed.stream, seq, prev: head, data, sourceTs: routed.sourceTs, gatewayTs: now, value };
     log.append(ev);
     this.fanout.publish(ev);
+    ev.value = undefined; // a memory log keeps the event: not its parsed copy
     this.eventsInCounter(source, ev.stream).inc();
     if (depth !== undefined) this.depth!.committed(ev.stream, depth.payload);
     return { stream: ev.stream, seq };

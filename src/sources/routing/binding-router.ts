@@ -108,7 +108,7 @@ export class BindingRouter implements MessageRouter {
     const sourceTs = typeof tsField === "number" ? tsField : eventTime(data, msg);
     // Untouched raw payloads keep the producer's exact text: no re-serialisation.
     const json = !seed && !c.transform ? text : JSON.stringify(data);
-    const ev: RoutedEvent = { stream, data: json, seq, sourceTs };
+    const ev: RoutedEvent = { stream, data: json, seq, sourceTs, value: data };
     if (c.conflator && !replay && !c.conflator.offer(ev)) return "conflated";
     return ev;
   }

@@ -29,12 +29,12 @@ export class EnvelopeRouter implements MessageRouter {
     if (!msg.unwrapped && parsed !== null && typeof parsed === "object" && !Array.isArray(parsed)) {
       const o = parsed as Record<string, unknown>;
       if (typeof o.stream === "string" && "data" in o) {
-        return { stream: o.stream, data: JSON.stringify(o.data), seq: msg.position, sourceTs: eventTime(o.data, msg) };
+        return { stream: o.stream, data: JSON.stringify(o.data), seq: msg.position, sourceTs: eventTime(o.data, msg), value: o.data };
       }
     }
     if (jsonNestsDeeperThan(text, this.maxDepth)) return "too_deep";
     if (!msg.origin) return "unroutable";
-    return { stream: msg.origin, data: text, seq: msg.position, sourceTs: eventTime(parsed, msg) };
+    return { stream: msg.origin, data: text, seq: msg.position, sourceTs: eventTime(parsed, msg), value: parsed };
   }
 }
 

@@ -7,6 +7,8 @@ export interface RoutedEvent {
   /** Source position to use as seq (portable across gateways), or undefined to let the log number it. */
   seq?: number;
   sourceTs: number;
+  /** `data` parsed, when the router parsed it anyway (see StreamEvent.value). */
+  value?: unknown;
 }
 
 /** Why a message was not routed; a bounded label for metrics and once-per-kind logs. */
