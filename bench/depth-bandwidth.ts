@@ -13,21 +13,16 @@
  * subscriber would receive if every update were sent as the whole book. Figures, no pass/fail.
  */
 import { SignJWT } from "jose";
+import { flagsOrExit } from "./flags.ts";
 import { loadConfig } from "../src/config/config.ts";
 import { Gateway } from "../src/gateway/gateway.ts";
 import { openLogStore } from "../src/log/open-log-store.ts";
 import { SimulatedBook } from "../src/sources/embedded/simulated-book.ts";
 import { Logger } from "../src/util/logger.ts";
 
-function arg(name: string, def: string): string {
-  const i = process.argv.indexOf("--" + name);
-  if (i >= 0 && (i + 1 >= process.argv.length || Number.isNaN(Number(process.argv[i + 1])))) throw new Error(`--${name} needs a number`);
-  return i >= 0 ? process.argv[i + 1]! : def;
-}
-for (const a of process.argv.slice(2)) if (a.startsWith("--") && !["--rate", "--seconds"].includes(a)) throw new Error(`unknown flag ${a}`);
-
-const rate = Number(arg("rate", "50"));
-const seconds = Number(arg("seconds", "10"));
+const flags = flagsOrExit({ rate: 50, seconds: 10 });
+const rate = flags.rate;
+const seconds = flags.seconds;
 const PAIR = "btc_usdt";
 const STREAMS = [`depth.${PAIR}`, `depth.${PAIR}@100ms`, `depth20.${PAIR}`];
 const secret = "bench-secret-depth-bandwidth-0123456789";

@@ -39,7 +39,7 @@ describe("parseFlags", () => {
   });
 });
 
-const SCRIPTS = ["codec.ts", "ringlog.ts", "binary-vs-json.ts", "e2e.ts", "fanout.ts", "cluster.ts"];
+const SCRIPTS = ["codec.ts", "ringlog.ts", "binary-vs-json.ts", "e2e.ts", "fanout.ts", "cluster.ts", "depth-bandwidth.ts"];
 
 describe("every bench script", () => {
   test("is in this list (bench/*.ts except flags.ts)", () => {
