@@ -107,7 +107,9 @@ if (import.meta.main) {
     while (j < list.length && list[j] !== f.stream) j++;
     if (j === list.length) return;
     const slot = slotBase[i]! + j;
-    const d = f.data as { n: number; pt: number; m: number };
+    const d = f.data as { n: number; pt: number; m: number; type?: string };
+    // A depth subscription starts with the gateway's book snapshot: not a producer event.
+    if (d.type === "snapshot" && d.n === undefined) return;
     const n = d.n;
     const last = lastN[slot]!;
     if (n <= last) {

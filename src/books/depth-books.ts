@@ -114,6 +114,8 @@ export class DepthBooks {
       checksum: book.checksum(this.checksumDepth),
       timestamp: d.timestamp ?? now,
     };
+    // Fields the contract does not know stay (such a payload travels as JSON text in FlatBuffers).
+    if (d.extra !== undefined) Object.assign(payload, d.extra);
     return { data: JSON.stringify(payload), payload };
   }
 

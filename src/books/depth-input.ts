@@ -15,7 +15,11 @@ export interface DepthInput {
   firstUpdateId?: number;
   lastUpdateId?: number;
   timestamp?: number;
+  /** Other fields the producer sent: kept, after the contract's own. */
+  extra?: Record<string, unknown>;
 }
+
+const OWN = new Set(["type", "bids", "asks", "firstUpdateId", "lastUpdateId", "timestamp", "checksum"]);
 
 function isLevels(v: unknown): v is BookLevel[] {
   if (!Array.isArray(v)) return false;
@@ -42,7 +46,10 @@ export function parseDepthInput(v: unknown, legacySnapshots = false): DepthInput
   if (!isLevels(o.bids) || !isLevels(o.asks)) return "depth bids/asks must be [[price, qty], ...] of decimal strings, qty >= 0";
   if (!isOptUint(o.firstUpdateId) || !isOptUint(o.lastUpdateId)) return "depth update ids must be non-negative integers";
   if (o.timestamp !== undefined && !Number.isSafeInteger(o.timestamp)) return "depth timestamp must be an integer (ms)";
+  let extra: Record<string, unknown> | undefined;
+  for (const k in o) if (!OWN.has(k)) (extra ??= {})[k] = o[k];
   return {
+    extra,
     type,
     bids: o.bids,
     asks: o.asks,

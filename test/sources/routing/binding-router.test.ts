@@ -19,6 +19,7 @@ describe("BindingRouter", () => {
       data: '{"price":"1"}',
       seq: 5,
       sourceTs: 1000,
+      value: { price: "1" }, // parsed once here, for the FlatBuffers encoder
     });
     expect(r.route("k", msg("trades.eth_usdt", { id: 1, timestamp: 42 }))).toMatchObject({ stream: "trades.eth_usdt", sourceTs: 42 });
     expect(r.route("k", msg("x", "{not json"))).toBe("malformed");
