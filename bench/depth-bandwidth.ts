@@ -15,7 +15,7 @@
 import { SignJWT } from "jose";
 import { flagsOrExit } from "./flags.ts";
 import { loadConfig } from "../src/config/config.ts";
-import { Gateway } from "../src/gateway/gateway.ts";
+import { createGateway } from "../src/create-gateway.ts";
 import { openLogStore } from "../src/log/open-log-store.ts";
 import { SimulatedBook } from "../src/sources/embedded/simulated-book.ts";
 import { Logger } from "../src/util/logger.ts";
@@ -28,7 +28,7 @@ const STREAMS = [`depth.${PAIR}`, `depth.${PAIR}@100ms`, `depth20.${PAIR}`];
 const secret = "bench-secret-depth-bandwidth-0123456789";
 
 const cfg = loadConfig({ HOST: "127.0.0.1", PORT: "0", SIMULATOR: "0", JWT_SECRET: secret, ADMIN_TOKEN: "bench-admin", LOG_LEVEL: "warn", LOG_DIR: "" });
-const gateway = new Gateway(cfg, { log: new Logger("warn"), logs: openLogStore({ kind: "memory", maxEvents: 100_000 }) });
+const gateway = createGateway(cfg, { log: new Logger("warn"), logs: openLogStore({ kind: "memory", maxEvents: 100_000 }) });
 await gateway.start();
 const token = await new SignJWT({ roles: ["trader"] }).setProtectedHeader({ alg: "HS256" }).setSubject("bench").setExpirationTime("1h").sign(new TextEncoder().encode(secret));
 
