@@ -74,7 +74,7 @@ export function createGateway(cfg: GatewayConfig, deps: GatewayDeps = {}): Assem
     openLogStore(
       cfg.log.dir === ""
         ? { kind: "memory", maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, epochFor, sizeFor }
-        : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, epochFor, sizeFor, createInBackground: cfg.log.createInBackground },
+        : { dir: cfg.log.dir, maxEvents: cfg.log.maxEvents, maxStreams: cfg.log.maxStreams, segments: cfg.log.segments, segmentBytes: cfg.log.segmentBytes, syncIntervalMs: cfg.log.syncIntervalMs, epochFor, sizeFor, createInBackground: cfg.log.createInBackground },
     );
   const sessions = new SessionRegistry();
   const rev = cfg.auth.revocation;

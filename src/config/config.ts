@@ -127,6 +127,8 @@ export interface LogConfig {
   maxEvents: number;
   /** Most streams with a log; a new stream over it is refused (logged, counted), none is evicted. */
   maxStreams: number;
+  /** fdatasync written segments every this many ms, off the hot path; 0 = never (the kernel writes back). */
+  syncIntervalMs: number;
   /** New streams' log files are made on a worker thread, first events held in memory (see log-creator.ts). */
   createInBackground: boolean;
   /** Smaller logs for private (per-user) streams: a gateway may carry thousands of them. */
@@ -269,6 +271,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       segments: r.int("LOG_SEGMENTS", "log.segments", 4, 2, 1024),
       maxEvents: r.int("LOG_MAX_EVENTS", "log.maxEvents", 10_000, 1, 1e9),
       maxStreams: r.int("LOG_MAX_STREAMS", "log.maxStreams", 10_000, 1, 1_000_000),
+      syncIntervalMs: r.int("LOG_SYNC_INTERVAL_MS", "log.syncIntervalMs", 0, 0, 3_600_000),
       createInBackground: r.bool("LOG_CREATE_IN_BACKGROUND", "log.createInBackground", false),
       private: {
         segmentBytes: r.int("LOG_PRIVATE_SEGMENT_BYTES", "log.private.segmentBytes", 64 * 1024, 4096, 1024 ** 3),

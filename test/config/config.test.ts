@@ -56,7 +56,7 @@ describe("defaults", () => {
       shutdownGraceMs: 5000,
     });
     expect(cfg.simulator.enabled).toBe(true);
-    expect(cfg.log).toEqual({ dir: "./data/log", segmentBytes: 1 << 20, segments: 4, maxEvents: 10_000, maxStreams: 10_000, createInBackground: false, private: { segmentBytes: 65536, segments: 2, maxEvents: 1000 } });
+    expect(cfg.log).toEqual({ dir: "./data/log", segmentBytes: 1 << 20, segments: 4, maxEvents: 10_000, maxStreams: 10_000, syncIntervalMs: 0, createInBackground: false, private: { segmentBytes: 65536, segments: 2, maxEvents: 1000 } });
     expect(cfg.logLevel).toBe("info");
     // Two loads generate different secrets.
     expect(loadConfig({}).auth.jwt.secret).not.toBe(cfg.auth.jwt.secret);
