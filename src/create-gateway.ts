@@ -97,10 +97,10 @@ export function createGateway(cfg: GatewayConfig, deps: GatewayDeps = {}): Assem
     log,
     policy,
     origins,
+    (commitView) => new DepthService(logs, cfg.depth.checksumDepth, commitView),
   );
   const router = pipeline.router;
-  const depth = new DepthService(logs, cfg.depth.checksumDepth, (stream, data) => pipeline.commit("depth_views", { stream, data, sourceTs: 0 }));
-  pipeline.depth = depth;
+  const depth = pipeline.depth!;
   const expiry = new ExpirySchedule<Session>((s) => s.expire());
   const session: SessionContext = {
     policy,

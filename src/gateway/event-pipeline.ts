@@ -6,6 +6,7 @@ import type { DeferredSink, MessageRouter, RoutedEvent } from "../sources/routin
 import type { IngestOutcome, SourceMessage } from "../sources/source.ts";
 import type { Logger } from "../util/logger.ts";
 import type { DepthService } from "../books/depth-service.ts";
+import type { ViewCommit } from "../books/depth-views.ts";
 import type { Fanout } from "./fanout.ts";
 import type { KnownStreams } from "./stream-policy.ts";
 import type { StreamOrigins } from "./stream-origins.ts";
@@ -26,7 +27,7 @@ export class EventPipeline<R extends MessageRouter = MessageRouter> {
   private limitLoggedAt = 0;
   private limitRefusals = 0;
   /** Order books of depth streams: every depth event is stamped against its book before logging. */
-  depth?: DepthService;
+  readonly depth?: DepthService;
 
   /** The router, built with this pipeline's commit as the sink of events it releases later. */
   readonly router: R;
@@ -41,8 +42,11 @@ export class EventPipeline<R extends MessageRouter = MessageRouter> {
     private readonly known: KnownStreams,
     /** Where each stream comes from; shared with the log store (epochs) and resume (source fallback). */
     readonly origins: StreamOrigins,
+    /** Builds the order books, given this pipeline's commit for the views they release. */
+    createDepth?: (commitView: ViewCommit) => DepthService,
   ) {
     this.router = createRouter((source, ev) => this.commit(source, ev));
+    this.depth = createDepth?.((stream, data) => this.commit("depth_views", { stream, data, sourceTs: 0 }));
   }
 
   /** Stops the router's timers: nothing is released into the pipeline after this. */
